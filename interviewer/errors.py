@@ -1,0 +1,54 @@
+"""The package's exception tree. Only the CLI and the UI turn these into user-facing messages."""
+
+
+class InterviewerError(Exception):
+    """Base of every error a user can cause or fix; carries a one-line message (Korean first)."""
+
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+
+class ConfigError(InterviewerError):
+    """Settings or a model/embedder spec that cannot be used."""
+
+
+class BankError(InterviewerError):
+    """The knowledge bank cannot be read or is invalid."""
+
+    def __init__(self, message: str, *, issues: list | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.issues = issues or []
+
+
+class QuestionNotFound(BankError):
+    """A question id or wording that is not in the bank."""
+
+
+class ImportFormatError(BankError):
+    """A markdown list that `bank import` cannot read."""
+
+
+class IndexError_(InterviewerError):
+    """The search index is missing, corrupted, foreign, or built with another embedder."""
+
+    hint = "`interviewer index --rebuild` 로 색인을 다시 만드세요."
+
+
+class IndexMissing(IndexError_):
+    hint = "`interviewer index` 로 색인을 만드세요."
+
+
+class EmbedderMismatch(IndexError_):
+    pass
+
+
+class ForeignIndex(IndexError_):
+    pass
+
+
+class EmbeddingError(InterviewerError):
+    """The embedder failed (model missing, server down, wrong dimension)."""

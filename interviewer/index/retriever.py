@@ -1,0 +1,82 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 over Korean morphemes, fused by reciprocal rank."""
+
+from dataclasses import dataclass
+
+from rank_bm25 import BM25Okapi
+
+from ..embeddings import Embedder
+from ..text import Analyzer
+from .store import IndexStore, StoredChunk
+
+RRF_K = 60  # the constant of Cormack et al. (2009); damps the head of each ranking
+CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class Hit:
+    question_id: str
+    question: str
+    chunk_id: str
+    kind: str
+    text: str
+    score: float
+    dense_rank: int | None
+    lexical_rank: int | None
+
+    def to_public(self) -> dict:
+        return {"question_id": self.question_id, "question": self.question, "chunk_id": self.chunk_id,
+                "score": round(self.score, 6)}
+
+
+class HybridRetriever:
+    def __init__(self, store: IndexStore, embedder: Embedder, analyzer: Analyzer):
+        self.store = store
+        self.embedder = embedder
+        self.analyzer = analyzer
+        self.chunks: list[StoredChunk] = store.chunks()
+        self._by_id = {c.id: c for c in self.chunks}
+        # BM25Okapi divides by zero on an empty corpus; an empty bank simply finds nothing.
+        self._bm25 = BM25Okapi([c.tokens or ["∅"] for c in self.chunks]) if self.chunks else None
+
+    def _dense(self, query: str, n: int) -> list[str]:
+        vector = self.embedder.embed_queries([query])[0]
+        return [cid for cid, _ in self.store.query(vector, n)]
+
+    def _lexical(self, query: str, n: int) -> list[str]:
+        tokens = self.analyzer.tokens(query)
+        if self._bm25 is None or not tokens:
+            return []
+        scores = self._bm25.get_scores(tokens)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])[:n]
+        return [self.chunks[i].id for i in order if scores[i] > 0]
+
+    def rank_chunks(self, query: str, n: int = CANDIDATES) -> list[Hit]:
+        """All candidate chunks, best first, with their fused score."""
+        if not query.strip() or not self.chunks:
+            return []
+        dense = self._dense(query, n)
+        lexical = self._lexical(query, n)
+        scores: dict[str, float] = {}
+        for ranking in (dense, lexical):
+            for rank, cid in enumerate(ranking, 1):
+                scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+        d_rank = {cid: r for r, cid in enumerate(dense, 1)}
+        l_rank = {cid: r for r, cid in enumerate(lexical, 1)}
+        hits = []
+        for cid, score in sorted(scores.items(), key=lambda kv: -kv[1]):
+            c = self._by_id[cid]
+            hits.append(Hit(c.question_id, c.question, cid, c.kind, c.text, score, d_rank.get(cid), l_rank.get(cid)))
+        return hits
+
+    def search(self, query: str, k: int = 5) -> list[Hit]:
+        """The k best questions, each shown by its best chunk; a question's score sums its chunks' fused scores
+        so an answer matching several passages of one question outranks a single lucky match elsewhere."""
+        hits = self.rank_chunks(query)
+        best: dict[str, Hit] = {}
+        total: dict[str, float] = {}
+        for h in hits:
+            best.setdefault(h.question_id, h)
+            total[h.question_id] = total.get(h.question_id, 0.0) + h.score
+        ranked = sorted(best.values(), key=lambda h: -total[h.question_id])[:k]
+        return [Hit(h.question_id, h.question, h.chunk_id, h.kind, h.text, total[h.question_id], h.dense_rank,
+                    h.lexical_rank) for h in ranked]

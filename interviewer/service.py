@@ -1,0 +1,70 @@
+"""The one service layer the CLI and the UI call: bank, index and search (grading and interviews build on it)."""
+
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+from .bank import Bank, BankIssue, check_bank, load_bank
+from .bank.importer import import_markdown
+from .embeddings import Embedder, make_embedder
+from .index import HybridRetriever, IndexStore, SyncReport, bank_chunks
+from .settings import Settings
+from .text import Analyzer, Glossary
+
+Progress = Callable[[int, int], None]
+
+
+class Service:
+    def __init__(self, settings: Settings | None = None, *, embedder: Embedder | None = None):
+        self.settings = settings or Settings()
+        self._embedder = embedder
+        self._retriever: HybridRetriever | None = None
+
+    @cached_property
+    def bank(self) -> Bank:
+        return load_bank(self.settings.knowledge_dir)
+
+    @cached_property
+    def glossary(self) -> Glossary:
+        return Glossary.load(self.settings.glossary_path)
+
+    @cached_property
+    def analyzer(self) -> Analyzer:
+        return Analyzer(self.glossary)
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings.embedder)
+        return self._embedder
+
+    def check_bank(self) -> tuple[int, list[BankIssue]]:
+        questions, issues = check_bank(self.settings.knowledge_dir)
+        return len(questions), issues
+
+    def import_markdown(self, md: Path, out_dir: Path | None, *, prefix: str, topic: str,
+                        overwrite: bool = False) -> list[Path]:
+        out = out_dir or self.settings.questions_dir
+        existing: set[str] = set()
+        if out.resolve() == self.settings.questions_dir.resolve():
+            existing = {q.id for q in check_bank(self.settings.knowledge_dir)[0]}
+        return import_markdown(md, out, prefix=prefix, topic=topic, existing_ids=existing, overwrite=overwrite)
+
+    def build_index(self, *, rebuild: bool = False, progress: Progress | None = None) -> SyncReport:
+        """Create or update the index so it holds exactly the bank; only changed chunks are embedded."""
+        chunks = bank_chunks(self.bank)
+        store = IndexStore.open(self.settings, self.embedder, create=True, rebuild=rebuild)
+        report = store.sync(chunks, self.analyzer, progress)
+        self._retriever = None
+        return report
+
+    def retriever(self, progress: Progress | None = None) -> HybridRetriever:
+        """A retriever over an index that matches the bank, building or updating the index first if needed."""
+        if self._retriever is None:
+            self.build_index(progress=progress)
+            store = IndexStore.open(self.settings, self.embedder, create=False)
+            self._retriever = HybridRetriever(store, self.embedder, self.analyzer)
+        return self._retriever
+
+    def search(self, query: str, k: int = 5, progress: Progress | None = None):
+        return self.retriever(progress).search(query, k)
