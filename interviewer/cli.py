@@ -13,6 +13,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from .errors import BankError, InterviewerError
+from .render import grade_panel
 from .service import Service
 from .settings import Settings
 
@@ -165,6 +166,66 @@ def search(
         snippet = h.text if len(h.text) <= 80 else h.text[:77] + "..."
         table.add_row(f"{h.score:.4f}", h.question_id, h.question, f"[{h.kind}] {snippet}")
     out.print(table)
+
+
+def _read_answer(answer: str) -> str:
+    if answer != "-":
+        return answer
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InterviewerError("표준 입력이 UTF-8 텍스트가 아닙니다 (바이너리 파일인가요?).") from e
+
+
+@app.command("grade")
+def grade(
+    question: Annotated[str, typer.Option("--question", "-q", help="질문 문구 또는 id")],
+    answer: Annotated[str, typer.Option("--answer", "-a", help="답변 (- 이면 표준 입력)")],
+    model: Annotated[Optional[str], typer.Option(help="offline | openai:MODEL | ollama:MODEL | URL#MODEL")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="전체 결과를 JSON으로")] = False,
+):
+    """답변 하나를 채점합니다 (핵심 포인트별 판정, 근거, 피드백)."""
+    svc = _service()
+    text = _read_answer(answer)
+    result = svc.grade(question, text, model)
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=1) + "\n")
+    else:
+        out.print(grade_panel(result, svc.question(question).question))
+
+
+@app.command("eval")
+def eval_(
+    dataset: Annotated[Path, typer.Argument(help="JSONL: question, answer, [id, gold, tier]")],
+    model: Annotated[Optional[str], typer.Option(help="채점 모델 (기본: 설정값, offline)")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="결과 JSON을 쓸 파일")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="동시에 채점할 수")] = 1,
+    serial: Annotated[bool, typer.Option(help="한 스레드에서 차례로 (디버깅용)")] = False,
+):
+    """답변 모음을 채점하고 gold 점수와의 일치도를 계산합니다."""
+    svc = _service()
+    report = svc.evaluate(dataset, model, concurrency=concurrency, serial=serial, progress=_progress("채점"))
+    text = json.dumps(report, ensure_ascii=False, indent=1)
+    if out_file:
+        out_file.write_text(text + "\n", encoding="utf-8")
+        m = report["metrics"]
+        err.print(f"{report['scored']}/{report['n']} 채점 · spearman {m['spearman']} · pairwise {m['pairwise_accuracy']}"
+                  f" → {out_file}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@app.command("start")
+def start(
+    model: Annotated[Optional[str], typer.Option(help="채점 모델 (기본: offline)")] = None,
+    topic: Annotated[Optional[list[str]], typer.Option("--topic", help="주제 태그 (여러 번 가능)")] = None,
+    count: Annotated[int, typer.Option(min=1, max=22, help="본 질문 수")] = 3,
+):
+    """터미널에서 바로 면접 연습을 시작합니다: 본 질문과 꼬리질문을 묻고 답마다 채점합니다."""
+    from .practice import practice
+
+    practice(_service(), out, model=model, topics=topic or [], count=count)
 
 
 def main() -> None:

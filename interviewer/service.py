@@ -4,9 +4,15 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
-from .bank import Bank, BankIssue, check_bank, load_bank
+from .bank import Bank, BankIssue, Question, check_bank, load_bank
 from .bank.importer import import_markdown
 from .embeddings import Embedder, make_embedder
+from .errors import InterviewerError
+from .grading.answer import MAX_ANSWER_CHARS
+from .grading.evaluate import evaluate
+from .grading.offline import OfflineGrader
+from .grading.schema import GradeResult
+from .models import is_offline, make_chat_model
 from .index import HybridRetriever, IndexStore, SyncReport, bank_chunks
 from .settings import Settings
 from .text import Analyzer, Glossary
@@ -68,3 +74,33 @@ class Service:
 
     def search(self, query: str, k: int = 5, progress: Progress | None = None):
         return self.retriever(progress).search(query, k)
+
+    # -- grading ------------------------------------------------------------------------------------------------
+    @cached_property
+    def offline_grader(self) -> OfflineGrader:
+        return OfflineGrader(self.bank, self.retriever())
+
+    def grader(self, model: str | None = None):
+        spec = model or self.settings.model
+        if is_offline(spec):
+            return self.offline_grader
+        from .grading.llm import LLMGrader
+
+        return LLMGrader(make_chat_model(spec), spec, self.offline_grader, self.settings.prompts_dir)
+
+    def question(self, text_or_id: str) -> Question:
+        return self.bank.find(text_or_id)
+
+    def grade(self, question: str, answer: str, model: str | None = None) -> GradeResult:
+        """Grade one answer typed by a person: an empty or over-long answer is refused with a message."""
+        q = self.question(question)
+        if not answer or not answer.strip():
+            raise InterviewerError("답변이 비어 있습니다. 모르면 '모르겠습니다'라고 답해도 됩니다.")
+        if len(answer) > MAX_ANSWER_CHARS:
+            raise InterviewerError(f"답변이 너무 깁니다 ({len(answer):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요.")
+        return self.grader(model).grade(q, answer)
+
+    def evaluate(self, dataset: Path, model: str | None = None, **kwargs) -> dict:
+        spec = model or self.settings.model
+        grader = self.grader(spec)
+        return evaluate(dataset, self.bank, grader.grade, "offline" if is_offline(spec) else spec, **kwargs)

@@ -25,4 +25,4 @@ def test_korean_queries_find_their_question(full_service, query, expected):
 def test_results_carry_evidence_chunks(full_service):
     hit = full_service.search("ReLU의 문제점", k=1)[0]
     assert hit.chunk_id.startswith(hit.question_id + ":")
-    assert hit.kind in {"question", "reference", "key_point", "pitfall"} and hit.text
+    assert hit.kind in {"question", "reference", "key_point", "pitfall", "correction"} and hit.text

@@ -16,7 +16,7 @@ class Chunk:
     question_id: str
     parent_id: str | None
     question: str
-    kind: str  # question | reference | key_point | pitfall
+    kind: str  # question | reference | key_point | pitfall | correction
     ordinal: int
     text: str
 
@@ -51,7 +51,9 @@ def question_chunks(q: Question) -> list[Chunk]:
     chunks = [make("question", 0, question_text)]
     chunks += [make("reference", i, part) for i, part in enumerate(split_passage(q.reference))]
     chunks += [make("key_point", i, kp.point) for i, kp in enumerate(q.key_points)]
-    chunks += [make("pitfall", i, f"{p.claim} → {p.correction}".rstrip(" →")) for i, p in enumerate(q.pitfalls)]
+    # A misconception and its correction are embedded apart: graders compare an answer against each.
+    chunks += [make("pitfall", i, p.claim) for i, p in enumerate(q.pitfalls)]
+    chunks += [make("correction", i, p.correction) for i, p in enumerate(q.pitfalls) if p.correction.strip()]
     return chunks
 
 

@@ -1,6 +1,7 @@
 """Hybrid retrieval: dense (Chroma) and BM25 over Korean morphemes, fused by reciprocal rank."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from rank_bm25 import BM25Okapi
 
@@ -38,24 +39,27 @@ class HybridRetriever:
         # BM25Okapi divides by zero on an empty corpus; an empty bank simply finds nothing.
         self._bm25 = BM25Okapi([c.tokens or ["∅"] for c in self.chunks]) if self.chunks else None
 
-    def _dense(self, query: str, n: int) -> list[str]:
-        vector = self.embedder.embed_queries([query])[0]
+    def _dense(self, query: str, n: int, vector: list[float] | None) -> list[str]:
+        if vector is None:
+            vector = self.embedder.embed_queries([query])[0]
         return [cid for cid, _ in self.store.query(vector, n)]
 
-    def _lexical(self, query: str, n: int) -> list[str]:
-        tokens = self.analyzer.tokens(query)
+    def _lexical(self, query: str, n: int, tokens: list[str] | None) -> list[str]:
+        tokens = self.analyzer.tokens(query) if tokens is None else tokens
         if self._bm25 is None or not tokens:
             return []
         scores = self._bm25.get_scores(tokens)
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[:n]
         return [self.chunks[i].id for i in order if scores[i] > 0]
 
-    def rank_chunks(self, query: str, n: int = CANDIDATES) -> list[Hit]:
-        """All candidate chunks, best first, with their fused score."""
+    def rank_chunks(self, query: str, n: int = CANDIDATES, *, vector: list[float] | None = None,
+                    tokens: list[str] | None = None) -> list[Hit]:
+        """Candidate chunks, best first, with their fused score. A caller that already embedded or tokenized
+        the query passes `vector`/`tokens` so the work is not done twice."""
         if not query.strip() or not self.chunks:
             return []
-        dense = self._dense(query, n)
-        lexical = self._lexical(query, n)
+        dense = self._dense(query, n, vector)
+        lexical = self._lexical(query, n, tokens)
         scores: dict[str, float] = {}
         for ranking in (dense, lexical):
             for rank, cid in enumerate(ranking, 1):
@@ -71,12 +75,23 @@ class HybridRetriever:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         """The k best questions, each shown by its best chunk; a question's score sums its chunks' fused scores
         so an answer matching several passages of one question outranks a single lucky match elsewhere."""
-        hits = self.rank_chunks(query)
-        best: dict[str, Hit] = {}
-        total: dict[str, float] = {}
-        for h in hits:
-            best.setdefault(h.question_id, h)
-            total[h.question_id] = total.get(h.question_id, 0.0) + h.score
-        ranked = sorted(best.values(), key=lambda h: -total[h.question_id])[:k]
-        return [Hit(h.question_id, h.question, h.chunk_id, h.kind, h.text, total[h.question_id], h.dense_rank,
-                    h.lexical_rank) for h in ranked]
+        return collapse_by_question(self.rank_chunks(query), k)
+
+    def idf(self, token: str) -> float:
+        return self._bm25.idf.get(token, self._max_idf) if self._bm25 else 0.0
+
+    @cached_property
+    def _max_idf(self) -> float:
+        return max(self._bm25.idf.values(), default=1.0) if self._bm25 else 1.0
+
+
+def collapse_by_question(hits: list[Hit], k: int) -> list[Hit]:
+    """One hit per question (its best chunk), ranked by the sum of the question's chunk scores."""
+    best: dict[str, Hit] = {}
+    total: dict[str, float] = {}
+    for h in hits:
+        best.setdefault(h.question_id, h)
+        total[h.question_id] = total.get(h.question_id, 0.0) + h.score
+    ranked = sorted(best.values(), key=lambda h: -total[h.question_id])[:k]
+    return [Hit(h.question_id, h.question, h.chunk_id, h.kind, h.text, total[h.question_id], h.dense_rank,
+                h.lexical_rank) for h in ranked]

@@ -1,0 +1,141 @@
+"""The LLM grader: one structured call per answer; the model judges key points, code computes the score."""
+
+import re
+import secrets
+import time
+from typing import Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.output_parsers import PydanticOutputParser
+from langchain_core.exceptions import OutputParserException
+from pydantic import BaseModel, Field, ValidationError
+
+from ..bank import Question
+from ..prompts import render
+from .answer import prepare
+from .feedback import _short
+from .offline import OfflineGrader
+from .schema import Feedback, GradeResult, KeyPointJudgment, Passage, Status, score_from_judgments
+
+MAX_REASKS = 2
+DISAGREEMENT = 2.0
+_HANGUL = re.compile(r"[가-힣]")
+
+
+class LLMKeyPoint(BaseModel):
+    index: int = Field(ge=0)
+    status: Literal["covered", "partial", "missed", "contradicted"]
+    evidence: str = Field("", max_length=300)
+
+
+class LLMGrade(BaseModel):
+    """What the model returns. String fields are bounded: small models otherwise loop."""
+
+    key_points: list[LLMKeyPoint] = Field(max_length=8)
+    off_topic: bool
+    dont_know: bool
+    wrong_claims: list[str] = Field(default_factory=list, max_length=5)
+    feedback_good: str = Field(max_length=400)
+    feedback_missing: str = Field(max_length=600)
+
+
+class GradeReplyError(ValueError):
+    pass
+
+
+def check_reply(reply: LLMGrade, n_key_points: int) -> None:
+    indices = sorted(kp.index for kp in reply.key_points)
+    if indices != list(range(n_key_points)):
+        raise GradeReplyError(f"key_points must judge each index 0..{n_key_points - 1} once; got {indices}")
+    for name in ("feedback_good", "feedback_missing"):
+        text = getattr(reply, name)
+        if text.strip() and not _HANGUL.search(text):
+            raise GradeReplyError(f"{name} must be written in Korean")
+
+
+def _escape(answer: str) -> str:
+    # Forged delimiters inside the answer cannot close our block: angle brackets become look-alikes.
+    return answer.replace("<", "‹").replace(">", "›")
+
+
+class LLMGrader:
+    def __init__(self, model: BaseChatModel, name: str, offline: OfflineGrader, prompts_dir, *,
+                 max_reasks: int = MAX_REASKS):
+        self.model = model
+        self.name = name
+        self.offline = offline
+        self.prompts_dir = prompts_dir
+        self.max_reasks = max_reasks
+        self.parser = PydanticOutputParser(pydantic_object=LLMGrade)
+        self._runnable = self._bind_schema(model)
+
+    @staticmethod
+    def _bind_schema(model: BaseChatModel):
+        """Ask the provider to constrain decoding to the schema where it can (OpenAI-compatible json_schema)."""
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError:  # pragma: no cover - langchain-openai is a dependency
+            return model
+        if isinstance(model, ChatOpenAI):
+            schema = {"name": "grade", "schema": LLMGrade.model_json_schema(), "strict": False}
+            return model.bind(response_format={"type": "json_schema", "json_schema": schema})
+        return model
+
+    def messages(self, q: Question, answer: str, related: list[str], nonce: str) -> list:
+        system = render(self.prompts_dir, "grade.system.j2", nonce=nonce)
+        system += "\nJSON schema:\n" + self.parser.get_format_instructions()
+        user = render(self.prompts_dir, "grade.user.j2", question_id=q.id, question=q.question, context=q.context,
+                      reference=q.reference.strip(), key_points=[kp.point for kp in q.key_points],
+                      pitfalls=[p.claim for p in q.pitfalls], related=related, nonce=nonce, answer=_escape(answer))
+        return [SystemMessage(system), HumanMessage(user)]
+
+    def grade(self, question: Question, answer: str) -> GradeResult:
+        start = time.perf_counter()
+        offline = self.offline.grade(question, answer)
+        prepared = prepare(answer)
+        flags = [f for f in offline.flags if f in ("truncated", "injection_suspected", "non_korean", "empty_answer")]
+        if offline.unscored_reason or prepared.empty:
+            offline.grader, offline.offline_score = self.name, offline.score
+            return offline  # nothing for a model to judge: no reference, or no answer at all
+        related = [p.text for p in offline.passages if p.question_id != question.id][:3]
+        # The model sees the whole answer (manipulation included) so it can name it; the offline grader already
+        # set those sentences aside.
+        msgs = self.messages(question, prepared.text + ("\n" + "\n".join(prepared.set_aside) if prepared.set_aside
+                                                        else ""), related, secrets.token_hex(4))
+        reply, error = None, None
+        for attempt in range(self.max_reasks + 1):
+            try:
+                raw = self._runnable.invoke(msgs)
+            except Exception as e:  # server down, timeout, context overflow: unscored, session intact
+                error = f"모델 호출 실패: {type(e).__name__}: {_short(str(e), 200)}"
+                break
+            text = raw.content if isinstance(raw.content, str) else str(raw.content)
+            try:
+                reply = self.parser.parse(text)
+                check_reply(reply, len(question.key_points))
+                break
+            except (OutputParserException, ValidationError, GradeReplyError) as e:
+                reply, error = None, _short(str(e), 400)
+                msgs = msgs + [AIMessage(text), HumanMessage(render(self.prompts_dir, "reask.j2", error=error,
+                                                                    n_key_points=len(question.key_points)))]
+                flags.append(f"reask:{attempt + 1}")
+        latency = round((time.perf_counter() - start) * 1000, 1)
+        if reply is None:
+            return GradeResult(question_id=question.id, grader=self.name, latency_ms=latency, flags=flags,
+                               unscored_reason=f"모델 출력이 올바르지 않아 채점하지 못했습니다: {error}",
+                               offline_score=offline.score, passages=offline.passages)
+        judgments = [KeyPointJudgment(index=kp.index, point=question.key_points[kp.index].point,
+                                      status=Status(kp.status), evidence=kp.evidence or None,
+                                      support_ids=[f"{question.id}:key_point:{kp.index}"])
+                     for kp in sorted(reply.key_points, key=lambda k: k.index)]
+        score = score_from_judgments(judgments, off_topic=reply.off_topic, dont_know=reply.dont_know,
+                                     wrong_share=min(1.0, 0.2 * len(reply.wrong_claims)))
+        if offline.score is not None and abs(score - offline.score) > DISAGREEMENT:
+            flags.append("grader_disagreement")
+        feedback = Feedback(good=reply.feedback_good, missing=reply.feedback_missing,
+                            model_answer=_short(question.reference, 400))
+        return GradeResult(question_id=question.id, score=score, key_points=judgments, off_topic=reply.off_topic,
+                           dont_know=reply.dont_know, feedback=feedback, grader=self.name, latency_ms=latency,
+                           flags=flags, offline_score=offline.score,
+                           passages=[Passage(**p.model_dump()) for p in offline.passages])

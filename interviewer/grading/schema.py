@@ -1,0 +1,74 @@
+"""One result schema for every grader, and the one rule that turns key-point judgments into a score."""
+
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+
+class Status(str, Enum):
+    covered = "covered"
+    partial = "partial"
+    missed = "missed"
+    contradicted = "contradicted"
+
+
+# Credit per status; a contradiction costs more than a silence so a confidently wrong answer ranks below a thin one.
+CREDIT = {Status.covered: 1.0, Status.partial: 0.5, Status.missed: 0.0, Status.contradicted: -0.5}
+
+
+class KeyPointJudgment(BaseModel):
+    index: int
+    point: str
+    status: Status
+    evidence: str | None = Field(None, description="the part of the answer that shows it")
+    support_ids: list[str] = Field(default_factory=list, description="retrieved passages that support the judgment")
+
+
+class Passage(BaseModel):
+    chunk_id: str
+    question_id: str
+    kind: str
+    text: str
+    score: float
+
+
+class Feedback(BaseModel):
+    good: str = Field(description="잘한 점")
+    missing: str = Field(description="빠졌거나 틀린 점")
+    model_answer: str = Field(description="짧은 모범 답안")
+
+
+class GradeResult(BaseModel):
+    question_id: str
+    score: float | None = Field(None, ge=0, le=5, description="0-5; None when unscored")
+    unscored_reason: str | None = None
+    key_points: list[KeyPointJudgment] = Field(default_factory=list)
+    off_topic: bool = False
+    dont_know: bool = False
+    feedback: Feedback | None = None
+    grader: str
+    latency_ms: float = 0.0
+    flags: list[str] = Field(default_factory=list)
+    offline_score: float | None = Field(None, description="the offline grader's score, computed alongside an LLM")
+    passages: list[Passage] = Field(default_factory=list)
+
+    @property
+    def scored(self) -> bool:
+        return self.score is not None
+
+
+def score_from_judgments(judgments: list[KeyPointJudgment], *, off_topic: bool = False,
+                         dont_know: bool = False, wrong_share: float = 0.0, curve: float = 1.0) -> float:
+    """Score 0-5 from key-point statuses alone: the same judgments always give the same score.
+
+    Key points are listed by importance, so earlier ones weigh a little more (1.0, 0.9, 0.8, ... floor 0.6).
+    `wrong_share` (0-1) is the part of the answer that states things the references do not support or that are
+    wrong; it scales the score down, so padding an answer with false claims costs points. `curve` < 1 lifts
+    middling credit (a grader whose statuses are strict can be mapped onto the 0-5 scale people use)."""
+    if off_topic or dont_know or not judgments:
+        return 0.0
+    weights = [max(0.6, 1.0 - 0.1 * j.index) for j in judgments]
+    credit = sum(w * CREDIT[j.status] for w, j in zip(weights, judgments)) / sum(weights)
+    credit *= 1.0 - min(1.0, max(0.0, wrong_share))
+    credit = max(0.0, credit) ** curve
+    return round(min(5.0, max(0.0, 5.0 * credit)), 2)

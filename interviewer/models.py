@@ -1,0 +1,43 @@
+"""Chat models selected by one spec string, resolved through langchain's `init_chat_model`.
+
+`offline` (no LLM) | `openai:MODEL` | `ollama:MODEL` | `http(s)://HOST:PORT/v1#MODEL` (vLLM, llama.cpp, LM Studio)."""
+
+import os
+
+from langchain_core.language_models import BaseChatModel
+
+from .errors import ConfigError
+
+TIMEOUT_S = 120.0
+
+
+def is_offline(spec: str | None) -> bool:
+    return (spec or "offline").strip() in ("offline", "")
+
+
+def make_chat_model(spec: str, *, temperature: float = 0.0) -> BaseChatModel:
+    from langchain.chat_models import init_chat_model
+
+    spec = spec.strip()
+    common = {"temperature": temperature, "timeout": TIMEOUT_S, "max_retries": 2}
+    try:
+        if spec.startswith("openai:"):
+            if not os.environ.get("OPENAI_API_KEY"):
+                raise ConfigError("OPENAI_API_KEY 가 설정되지 않았습니다.", hint="키를 설정하거나 --model offline 을 쓰세요.")
+            return init_chat_model(spec.split(":", 1)[1], model_provider="openai", **common)
+        if spec.startswith("ollama:"):
+            base = os.environ.get("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/") + "/v1"
+            return init_chat_model(spec.split(":", 1)[1], model_provider="openai", base_url=base, api_key="ollama",
+                                   **common)
+        if spec.startswith(("http://", "https://")):
+            url, _, model = spec.partition("#")
+            if not model:
+                raise ConfigError(f"모델 이름이 없습니다: '{spec}'", hint="형식: http://HOST:PORT/v1#MODEL")
+            return init_chat_model(model, model_provider="openai", base_url=url,
+                                   api_key=os.environ.get("OPENAI_API_KEY", "not-needed"), **common)
+    except ConfigError:
+        raise
+    except Exception as e:
+        raise ConfigError(f"모델 '{spec}'을 만들 수 없습니다: {e}") from e
+    raise ConfigError(f"알 수 없는 모델 지정: '{spec}'",
+                      hint="offline, openai:MODEL, ollama:MODEL, http://HOST:PORT/v1#MODEL 중 하나")
