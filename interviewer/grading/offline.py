@@ -33,10 +33,12 @@ class OfflineParams:
     contradiction_margin: float = 0.03
     novelty_free: float = 0.25  # share of the answer's weighted vocabulary foreign to the question, unpenalized
     novelty_penalty: float = 1.0  # score lost per unit of foreign vocabulary above that
+    relevance_bonus: float = 1.0  # points for being plainly about this question (see _grade)
     curve: float = 0.8  # strict statuses mapped onto the usual 0-5 scale (see score_from_judgments)
     other_support_cos: float = 0.9  # a sentence this close to another question's reference is supported there
     off_topic_ratio: float = 1.6  # another question's evidence this many times our own family's
     off_topic_max_coverage: float = 0.45
+    off_topic_min_other: float = 0.2  # ... and the answer covers at least this much of the other question
     dont_know_max_coverage: float = 0.35
 
 
@@ -145,7 +147,8 @@ class OfflineGrader:
         self._mark_contradictions(q, a, sent_vecs, cache, judgments, flags)
 
         coverage = score_from_judgments(judgments) / 5.0
-        off_topic, closer = self._off_topic(q, hits, cache, coverage)
+        off_topic, closer, relevance = self._off_topic(q, a, hits, cache, coverage, sent_vecs, token_set,
+                                                       sent_tokens)
         if off_topic:
             flags.append(f"closer_to:{closer}")
         dont_know = a.dont_know_phrase and coverage <= p.dont_know_max_coverage
@@ -155,6 +158,10 @@ class OfflineGrader:
             flags.append(f"unsupported:{novelty:.2f}")
         score = score_from_judgments(judgments, off_topic=off_topic, dont_know=dont_know, wrong_share=wrong_share,
                                      curve=p.curve)
+        if not (off_topic or dont_know):
+            # An answer plainly about this question earns a little even when no key point matched word for word:
+            # terse notes are common, and "on topic but thin" must rank above "about something else".
+            score = round(min(5.0, score + p.relevance_bonus * relevance * (1.0 - score / 5.0)), 2)
         passages = [Passage(chunk_id=h.chunk_id, question_id=h.question_id, kind=h.kind, text=h.text,
                             score=round(h.score, 5)) for h in hits[:6]]
         result = GradeResult(question_id=q.id, score=score, key_points=judgments, off_topic=off_topic,
@@ -270,11 +277,25 @@ class OfflineGrader:
         open_kps = [jd.index for jd in judgments if jd.status is not Status.covered]
         return open_kps[0] if open_kps else None
 
-    def _off_topic(self, q: Question, hits: list[Hit], cache: _QuestionCache, coverage: float) -> tuple[bool, str]:
+    def _off_topic(self, q: Question, a: PreparedAnswer, hits: list[Hit], cache: _QuestionCache, coverage: float,
+                   sent_vecs: np.ndarray, token_set: set[str], sent_tokens: list[set[str]]) -> tuple[bool, str, float]:
+        """(off topic?, the closer question, relevance 0-1: our family's share of the retrieval evidence).
+
+        Off topic needs two things: retrieval favours another question clearly, and the answer covers that
+        question's key points better than ours. Retrieval alone misfires on terse notes."""
+        p = self.params
         ranked = collapse_by_question(hits, k=len(hits) or 1)
         own = max((h.score for h in ranked if h.question_id in cache.family), default=0.0)
         other = next((h for h in ranked if h.question_id not in cache.family), None)
         if other is None:
-            return False, ""
-        off = other.score >= self.params.off_topic_ratio * own and coverage <= self.params.off_topic_max_coverage
-        return off, other.question_id
+            return False, "", 1.0 if own else 0.0
+        relevance = own / (own + other.score) if own + other.score else 0.0
+        if other.score < p.off_topic_ratio * own or coverage > p.off_topic_max_coverage:
+            return False, other.question_id, relevance
+        oq = self.bank.get(other.question_id)
+        if not oq.gradable:
+            return False, other.question_id, relevance
+        ocache = self._cache(oq.id)
+        osims = sent_vecs @ ocache.kp_vectors.T - self._baseline(sent_vecs, ocache)[:, None]
+        other_cov = score_from_judgments(self._judge_key_points(oq, a, osims, token_set, sent_tokens, ocache)) / 5
+        return other_cov >= max(p.off_topic_min_other, coverage + 0.1), other.question_id, relevance

@@ -1,0 +1,103 @@
+"""Grader quality and speed on ../shared/eval (the grader issue's targets).
+
+    python benchmarks/grader.py [--model offline|SPEC] [--runs 3] [--json]
+
+dev.jsonl: Spearman, pairwise accuracy, QWK, MAE, mean score by tier, injection items above gold+1, off-topic /
+don't-know items above 1, p50 latency, whole-set wall time including model load.
+external.jsonl: every usable answer graded under its own question and under another question (the next main
+question of another family, fixed): AUC of own-vs-other; mean score by quality label.
+With --runs > 1 (LLM graders): the spread of each item's score across runs.
+"""
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "eval"
+
+
+def main() -> None:
+    t_start = time.perf_counter()
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="offline")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--data-dir", type=Path, default=None, help="reuse an index here (default: a fresh temp dir)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from interviewer.grading import metrics
+    from interviewer.service import Service
+    from interviewer.settings import Settings
+
+    tmp = tempfile.TemporaryDirectory()
+    settings = Settings(data_dir=args.data_dir or Path(tmp.name))
+    svc = Service(settings)
+    svc.build_index()  # a fresh dir pays the cold index build here, outside the timed dev run
+    t_index = time.perf_counter() - t_start
+
+    out: dict = {"model": args.model, "index_s": round(t_index, 1)}
+    runs = []
+    for _ in range(args.runs):
+        t0 = time.perf_counter()
+        fresh = Service(settings)  # model load counted: embedder, Kiwi, index, grader
+        report = fresh.evaluate(SHARED / "dev.jsonl", args.model)
+        runs.append((report, time.perf_counter() - t0))
+    report, wall = runs[0]
+    items = report["items"]
+    out["dev"] = {**report["metrics"], "n": report["n"], "unscored": report["unscored"],
+                  "p50_ms": report["timing"]["p50_ms"], "wall_s_with_load": round(wall, 1)}
+    inj = [i for i in items if i["tier"] == "injection" and i["score"] is not None and i["score"] > i["gold"] + 1]
+    low = [i for i in items if i["tier"] in ("off_topic", "dont_know") and i["score"] is not None and i["score"] > 1]
+    out["dev"]["injection_over_gold_plus_1"] = [(i["id"], i["score"], i["gold"]) for i in inj]
+    out["dev"]["off_topic_or_dont_know_over_1"] = [(i["id"], i["tier"], i["score"]) for i in low]
+    if args.runs > 1:
+        by_id: dict[str, list[float]] = {}
+        for rep, _ in runs:
+            for i in rep["items"]:
+                if i["score"] is not None:
+                    by_id.setdefault(i["id"], []).append(i["score"])
+        spreads = [max(v) - min(v) for v in by_id.values() if len(v) == args.runs]
+        out["dev"]["run_spread"] = {"mean": round(statistics.mean(spreads), 3), "max": max(spreads),
+                                    "share_changed": round(sum(s > 0 for s in spreads) / len(spreads), 3)}
+
+    # external: own question vs another question
+    grader = svc.grader(args.model)
+    mains = svc.bank.mains()
+    ext = [json.loads(line) for line in (SHARED / "external.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    own, other, by_quality = [], [], {}
+    for it in ext:
+        if not it["answer"].strip() or it["quality"] == "empty":
+            continue
+        q = svc.bank.find(it["question"])
+        family = q.parent or q.id
+        pos = next(k for k, m in enumerate(mains) if m.id == family)
+        foreign = next(m for m in mains[pos + 1:] + mains[:pos] if m.id != family)
+        r_own = grader.grade(q, it["answer"])
+        r_other = grader.grade(foreign, it["answer"])
+        if r_own.score is None or r_other.score is None:
+            continue
+        own.append(r_own.score)
+        other.append(r_other.score)
+        by_quality.setdefault(it["quality"], []).append(r_own.score)
+    out["external"] = {
+        "n": len(own),
+        "auc_own_vs_other": round(metrics.auc(own, other), 4),
+        "mean_by_quality": {k: round(statistics.mean(v), 3) for k, v in sorted(by_quality.items())},
+        "count_by_quality": {k: len(v) for k, v in sorted(by_quality.items())},
+    }
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+    else:
+        for section in ("dev", "external"):
+            print(f"[{section}]")
+            for k, v in out[section].items():
+                print(f"  {k:32} {v}")
+        print(f"model {out['model']} · cold index {out['index_s']} s")
+
+
+if __name__ == "__main__":
+    main()
