@@ -30,9 +30,9 @@ class _Group(TyperGroup):
         except InterviewerError as e:
             err.print(f"[bold red]오류:[/] {e}", highlight=False, markup=True, soft_wrap=True)
             for issue in getattr(e, "issues", [])[1:20]:
-                err.print(f"  {issue}", highlight=False, markup=False)
+                err.print(f"  {issue}", highlight=False, markup=False, soft_wrap=True)
             if e.hint:
-                err.print(f"[dim]{e.hint}[/]", highlight=False)
+                err.print(f"[dim]{e.hint}[/]", highlight=False, soft_wrap=True)
             ctx.exit(1)
 
 
@@ -84,7 +84,7 @@ def bank_check():
     svc = _service()
     n, issues = svc.check_bank()
     for issue in issues:
-        (err if issue.severity == "error" else out).print(str(issue), highlight=False, markup=False)
+        (err if issue.severity == "error" else out).print(str(issue), highlight=False, markup=False, soft_wrap=True)
     errors = sum(i.severity == "error" for i in issues)
     if errors:
         raise BankError(f"질문 {n}개 중 오류 {errors}건")

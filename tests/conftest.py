@@ -55,3 +55,21 @@ def full_service(tmp_path_factory, embedder) -> Service:
     svc = Service(Settings(data_dir=tmp_path_factory.mktemp("data")), embedder=embedder)
     svc.build_index()
     return svc
+
+
+@pytest.fixture()
+def fake_llm():
+    """langchain's fake chat model with a queue of replies; a reply that is an Exception is raised instead."""
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    def make(*replies):
+        def stream():
+            for r in replies:
+                if isinstance(r, Exception):
+                    raise r
+                yield AIMessage(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False))
+
+        return GenericFakeChatModel(messages=stream())
+
+    return make

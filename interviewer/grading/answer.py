@@ -16,7 +16,7 @@ _HANGUL = re.compile(r"[가-힣]")
 # matching any of them is set aside (shown in the result, never graded, never obeyed).
 _SCORE_WORD = r"(\d+(\.\d+)?\s*점|점수|만점|score|grade|points?|rating)"
 _DEMAND = (r"(주세요|줘|주십시오|주시|부여|매겨|매기|출력|적어|기입|처리|드리|달라|해야|하시오|바랍니다"
-           r"|must|should|give|return|output|assign|print|award|set)")
+           r"|\b(must|should|give|return|output|assign|print|award)\b)")
 _INJECTION_PATTERNS = [
     rf"{_SCORE_WORD}.{{0,40}}{_DEMAND}|{_DEMAND}.{{0,20}}{_SCORE_WORD}",  # score demands
     r"(채점|평가)\s*(자|관|시스템|기준|모델|ai|하는|하시는)|(이|본)\s*답변을\s*(평가|채점)|면접관\s*님?께",
@@ -28,6 +28,9 @@ _INJECTION_PATTERNS = [
     r"(이전|기존|위의?|앞의?)\s*(의\s*)?(모든\s*)?(지시|명령|지침|규칙|기준|프롬프트)\S*\s*(을|를|은|는)?\s*(무시|폐기|취소)",
     r"(무시하고|무시하세요|무시해)|당신은\s*이제|you are now|새로운?\s*(지시|기준|규칙)",
     r"(이미|사전에?)\s*(승인|통과|만점|검증)|(pre-?)?approved\b",
+    # the same demands in Chinese and Japanese
+    r"[0-5５]\s*(分|点|点数).{0,10}(给|打|请|与え|付け|ください|下さい)|(给|打|请).{0,10}[0-5５]\s*分|満点|满分",
+    r"(忽略|無視|无视).{0,10}(指示|说明|指令|ルール)",
 ]
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.IGNORECASE)
 

@@ -48,13 +48,14 @@ def read_dataset(path: Path) -> list[tuple[str, EvalItem | str]]:
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        data = None
         try:
             data = json.loads(line)
             item = EvalItem.model_validate(data)
             out.append((item.id or f"line-{n}", item))
         except (json.JSONDecodeError, ValidationError) as e:
-            ident = data.get("id") if isinstance(locals().get("data"), dict) else None
-            out.append((ident or f"line-{n}", f"{path.name}:{n}: 읽을 수 없는 줄: {str(e).splitlines()[0]}"))
+            ident = data.get("id") if isinstance(data, dict) else None
+            out.append((str(ident or f"line-{n}"), f"{path.name}:{n}: 읽을 수 없는 줄: {str(e).splitlines()[0]}"))
     if not out:
         raise InterviewerError(f"{path}: 평가할 줄이 없습니다")
     return out

@@ -162,12 +162,21 @@ class OfflineGrader:
             # An answer plainly about this question earns a little even when no key point matched word for word:
             # terse notes are common, and "on topic but thin" must rank above "about something else".
             score = round(min(5.0, score + p.relevance_bonus * relevance * (1.0 - score / 5.0)), 2)
-        passages = [Passage(chunk_id=h.chunk_id, question_id=h.question_id, kind=h.kind, text=h.text,
-                            score=round(h.score, 5)) for h in hits[:6]]
+        passages = self._passages(q, hits)
         result = GradeResult(question_id=q.id, score=score, key_points=judgments, off_topic=off_topic,
                              dont_know=dont_know, grader=self.name, flags=flags, passages=passages)
         result.feedback = offline_feedback(q, result)
         return result
+
+    @staticmethod
+    def _passages(q: Question, hits: list[Hit], own_n: int = 4, other_n: int = 2) -> list[Passage]:
+        """Evidence to show: the question's own reference passages nearest the answer, then the nearest passages of
+        other questions. Misconception chunks are for detection only and never shown as support."""
+        factual = [h for h in hits if h.kind in ("reference", "key_point", "correction")]
+        own = [h for h in factual if h.question_id == q.id][:own_n]
+        other = [h for h in factual if h.question_id != q.id][:other_n]
+        return [Passage(chunk_id=h.chunk_id, question_id=h.question_id, kind=h.kind, text=h.text,
+                        score=round(h.score, 5)) for h in own + other]
 
     def _baseline(self, sent_vecs: np.ndarray, cache: _QuestionCache) -> np.ndarray:
         if self._all is None:

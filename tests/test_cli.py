@@ -1,0 +1,134 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from interviewer.cli import app
+
+from .conftest import KNOWLEDGE
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def env(full_service):
+    """CLI runs share the session's index (no re-embedding)."""
+    return {"INTERVIEWER_DATA_DIR": str(full_service.settings.data_dir)}
+
+
+@pytest.mark.parametrize("args", [[], ["bank"], ["bank", "check"], ["bank", "list"], ["bank", "import"], ["index"],
+                                  ["search"], ["grade"], ["eval"], ["start"]])
+def test_every_command_has_help(args):
+    r = runner.invoke(app, args + ["--help"])
+    assert r.exit_code == 0 and "Usage" in r.output
+
+
+def test_bank_list_json(env):
+    r = runner.invoke(app, ["bank", "list", "--json"], env=env)
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert len(data) == 51
+    assert set(data[0]) >= {"id", "question", "parent_id", "topics", "reference", "key_points", "pitfalls"}
+    assert sum(d["parent_id"] is None for d in data) == 22
+
+
+def test_bank_check_ok_and_broken(tmp_path):
+    r = runner.invoke(app, ["--knowledge-dir", str(KNOWLEDGE), "bank", "check"])
+    assert r.exit_code == 0 and "질문 51개" in r.output
+    (tmp_path / "questions").mkdir()
+    (tmp_path / "questions" / "01-x.yaml").write_text("id: x\nquestion: [broken\n", encoding="utf-8")
+    r = runner.invoke(app, ["--knowledge-dir", str(tmp_path), "bank", "check"])
+    assert r.exit_code == 1
+    assert "01-x.yaml:2:" in r.output and "Traceback" not in r.output
+
+
+def test_search_json_and_queries(env, tmp_path):
+    r = runner.invoke(app, ["search", "드롭아웃의 효과", "--k", "2", "--json"], env=env)
+    assert r.exit_code == 0
+    hits = json.loads(r.stdout)
+    assert len(hits) == 2 and hits[0]["question_id"] == "dropout"
+    assert set(hits[0]) == {"question_id", "question", "chunk_id", "score"}
+    queries = tmp_path / "q.txt"
+    queries.write_text("모멘텀 수식\n\nGPU 메모리 계산\n", encoding="utf-8")
+    r = runner.invoke(app, ["search", "--queries", str(queries), "--k", "3", "--json"], env=env)
+    lists = json.loads(r.stdout)
+    assert len(lists) == 2 and all(len(x) == 3 for x in lists)
+    assert lists[0][0]["question_id"] == "momentum-formula"
+
+
+def test_search_needs_exactly_one_input(env):
+    r = runner.invoke(app, ["search"], env=env)
+    assert r.exit_code != 0 and "TEXT" in r.output
+
+
+def test_grade_json_and_readable(env):
+    r = runner.invoke(app, ["grade", "-q", "dropout", "-a", "뉴런을 무작위로 꺼서 과적합을 줄입니다.", "--json"], env=env)
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert data["question_id"] == "dropout" and 0 <= data["score"] <= 5 and data["grader"] == "offline"
+    r = runner.invoke(app, ["grade", "-q", "Dropout의 효과는?", "-a", "뉴런을 무작위로 꺼서 과적합을 줄입니다."], env=env)
+    assert r.exit_code == 0 and "점수" in r.output and "모범 답안" in r.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-q", "dropout", "-a", "   "], "비어 있습니다"),
+    (["-q", "양자역학이란?", "-a", "답"], "없는 질문"),
+    (["-q", "dropout", "-a", "가" * 5000], "너무 깁니다"),
+    (["-q", "dropout", "-a", "x", "--model", "nonsense:1"], "알 수 없는 모델"),
+])
+def test_grade_bad_input_is_one_clear_line(env, args, message):
+    r = runner.invoke(app, ["grade"] + args, env=env)
+    assert r.exit_code == 1 and message in r.output and "Traceback" not in r.output
+
+
+def test_grade_reads_stdin_and_refuses_binary(env):
+    r = runner.invoke(app, ["grade", "-q", "dropout", "-a", "-", "--json"], input="뉴런을 무작위로 끈다".encode(), env=env)
+    assert r.exit_code == 0 and json.loads(r.stdout)["question_id"] == "dropout"
+    r = runner.invoke(app, ["grade", "-q", "dropout", "-a", "-"], input=b"\xff\xfe\x00\x89PNG", env=env)
+    assert r.exit_code == 1 and "UTF-8" in r.output
+
+
+def test_eval_report_and_bad_lines(env, tmp_path):
+    data = tmp_path / "set.jsonl"
+    lines = [
+        {"id": "a", "question": "dropout", "answer": "뉴런을 무작위로 꺼서 co-adaptation을 막고 앙상블 효과를 냅니다.", "gold": 4, "tier": "good"},
+        {"id": "b", "question": "Dropout의 효과는?", "answer": "잘 모르겠습니다.", "gold": 0, "tier": "dont_know"},
+        {"id": "c", "question": "없는 질문?", "answer": "x", "gold": 1},
+    ]
+    data.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n{not json\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    r = runner.invoke(app, ["eval", str(data), "--out", str(out)], env=env)
+    assert r.exit_code == 0, r.output
+    rep = json.loads(out.read_text(encoding="utf-8"))
+    assert (rep["n"], rep["scored"], rep["unscored"]) == (4, 2, 2)
+    assert set(rep["metrics"]) == {"spearman", "pairwise_accuracy", "qwk", "mae", "by_tier"}
+    assert rep["metrics"]["pairwise_accuracy"] == 1.0
+    items = {i["id"]: i for i in rep["items"]}
+    assert items["c"]["error"] and items["c"]["score"] is None
+    assert items["line-4"]["error"].startswith("set.jsonl:4")
+    assert items["b"]["dont_know"] and items["b"]["score"] == 0.0
+    r2 = runner.invoke(app, ["eval", str(data), "--serial"], env=env)
+    assert [i["score"] for i in json.loads(r2.stdout)["items"]] == [i["score"] for i in rep["items"]]
+
+
+def test_import_command(tmp_path):
+    md = tmp_path / "ml-list.md"
+    md.write_text("## ML\n- 편향-분산 트레이드오프란?\n\t- 예시는?\n> 모델 복잡도에 따른 오차 분해\n", encoding="utf-8")
+    out = tmp_path / "out"
+    r = runner.invoke(app, ["bank", "import", str(md), "--out", str(out), "--topic", "ml"])
+    assert r.exit_code == 0, r.output
+    assert (out / "ml-list-01.yaml").exists()
+    r = runner.invoke(app, ["bank", "import", str(tmp_path / "missing.md"), "--out", str(out)])
+    assert r.exit_code == 1 and "읽을 수 없습니다" in r.output
+
+
+def test_start_runs_a_practice_round_on_stdin(env):
+    answers = "뉴런을 무작위로 꺼서 과적합을 막습니다.\n\n패스\n종료\n"
+    r = runner.invoke(app, ["start", "--topic", "activation", "--count", "1"], input=answers, env=env)
+    assert r.exit_code == 0, r.output
+    assert "점수" in r.output and "건너뜁니다" in r.output and "끝났습니다" in r.output
+
+
+def test_start_with_an_unknown_topic(env):
+    r = runner.invoke(app, ["start", "--topic", "quantum"], input="", env=env)
+    assert r.exit_code == 1 and "quantum" in r.output
