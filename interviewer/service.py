@@ -86,7 +86,8 @@ class Service:
             return self.offline_grader
         from .grading.llm import LLMGrader
 
-        return LLMGrader(make_chat_model(spec), spec, self.offline_grader, self.settings.prompts_dir)
+        return LLMGrader(make_chat_model(spec, self.settings.data_dir), spec, self.offline_grader,
+                         self.settings.prompts_dir)
 
     def question(self, text_or_id: str) -> Question:
         return self.bank.find(text_or_id)

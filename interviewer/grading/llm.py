@@ -24,7 +24,8 @@ _HANGUL = re.compile(r"[가-힣]")
 
 
 class LLMKeyPoint(BaseModel):
-    index: int = Field(ge=0)
+    """The i-th item judges the i-th key point, so a model cannot skip or repeat one."""
+
     status: Literal["covered", "partial", "missed", "contradicted"]
     evidence: str = Field("", max_length=300)
 
@@ -45,9 +46,9 @@ class GradeReplyError(ValueError):
 
 
 def check_reply(reply: LLMGrade, n_key_points: int) -> None:
-    indices = sorted(kp.index for kp in reply.key_points)
-    if indices != list(range(n_key_points)):
-        raise GradeReplyError(f"key_points must judge each index 0..{n_key_points - 1} once; got {indices}")
+    if len(reply.key_points) != n_key_points:
+        raise GradeReplyError(f"key_points must have exactly {n_key_points} items, one per key point in order; "
+                              f"got {len(reply.key_points)}")
     for name in ("feedback_good", "feedback_missing"):
         text = getattr(reply, name)
         if text.strip() and not _HANGUL.search(text):
@@ -68,19 +69,18 @@ class LLMGrader:
         self.prompts_dir = prompts_dir
         self.max_reasks = max_reasks
         self.parser = PydanticOutputParser(pydantic_object=LLMGrade)
-        self._runnable = self._bind_schema(model)
 
-    @staticmethod
-    def _bind_schema(model: BaseChatModel):
-        """Ask the provider to constrain decoding to the schema where it can (OpenAI-compatible json_schema)."""
-        try:
-            from langchain_openai import ChatOpenAI
-        except ImportError:  # pragma: no cover - langchain-openai is a dependency
-            return model
-        if isinstance(model, ChatOpenAI):
-            schema = {"name": "grade", "schema": LLMGrade.model_json_schema(), "strict": False}
-            return model.bind(response_format={"type": "json_schema", "json_schema": schema})
-        return model
+    def _bind_schema(self, n_key_points: int):
+        """Ask the provider to constrain decoding to the schema where it can (OpenAI-compatible json_schema),
+        with exactly one judgment per key point."""
+        from langchain_openai import ChatOpenAI
+
+        if not isinstance(self.model, ChatOpenAI):
+            return self.model
+        schema = LLMGrade.model_json_schema()
+        schema["properties"]["key_points"].update(minItems=n_key_points, maxItems=n_key_points)
+        return self.model.bind(response_format={"type": "json_schema",
+                                                "json_schema": {"name": "grade", "schema": schema, "strict": False}})
 
     def messages(self, q: Question, answer: str, related: list[str], nonce: str) -> list:
         system = render(self.prompts_dir, "grade.system.j2", nonce=nonce)
@@ -104,9 +104,10 @@ class LLMGrader:
         msgs = self.messages(question, prepared.text + ("\n" + "\n".join(prepared.set_aside) if prepared.set_aside
                                                         else ""), related, secrets.token_hex(4))
         reply, error = None, None
+        runnable = self._bind_schema(len(question.key_points))
         for attempt in range(self.max_reasks + 1):
             try:
-                raw = self._runnable.invoke(msgs)
+                raw = runnable.invoke(msgs)
             except Exception as e:  # server down, timeout, context overflow: unscored, session intact
                 error = f"모델 호출 실패: {type(e).__name__}: {_short(str(e), 200)}"
                 break
@@ -117,18 +118,18 @@ class LLMGrader:
                 break
             except (OutputParserException, ValidationError, GradeReplyError) as e:
                 reply, error = None, _short(str(e), 400)
-                msgs = msgs + [AIMessage(text), HumanMessage(render(self.prompts_dir, "reask.j2", error=error,
-                                                                    n_key_points=len(question.key_points)))]
-                flags.append(f"reask:{attempt + 1}")
+                if attempt < self.max_reasks:
+                    msgs = msgs + [AIMessage(text), HumanMessage(render(self.prompts_dir, "reask.j2", error=error,
+                                                                        n_key_points=len(question.key_points)))]
+                    flags.append(f"reask:{attempt + 1}")
         latency = round((time.perf_counter() - start) * 1000, 1)
         if reply is None:
             return GradeResult(question_id=question.id, grader=self.name, latency_ms=latency, flags=flags,
                                unscored_reason=f"모델 출력이 올바르지 않아 채점하지 못했습니다: {error}",
                                offline_score=offline.score, passages=offline.passages)
-        judgments = [KeyPointJudgment(index=kp.index, point=question.key_points[kp.index].point,
-                                      status=Status(kp.status), evidence=kp.evidence or None,
-                                      support_ids=[f"{question.id}:key_point:{kp.index}"])
-                     for kp in sorted(reply.key_points, key=lambda k: k.index)]
+        judgments = [KeyPointJudgment(index=i, point=question.key_points[i].point, status=Status(kp.status),
+                                      evidence=kp.evidence or None, support_ids=[f"{question.id}:key_point:{i}"])
+                     for i, kp in enumerate(reply.key_points)]
         score = score_from_judgments(judgments, off_topic=reply.off_topic, dont_know=reply.dont_know,
                                      wrong_share=min(1.0, 0.2 * len(reply.wrong_claims)))
         if offline.score is not None and abs(score - offline.score) > DISAGREEMENT:

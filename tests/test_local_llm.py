@@ -1,0 +1,67 @@
+"""Contract tests against a real llama.cpp server (xllamacpp, in-process) running SmolLM2-135M.
+
+SmolLM2 is far too small to grade well: these tests check the wiring (schema-constrained output parses, streaming,
+a dead server), not the grades."""
+
+import pytest
+
+from interviewer.grading.llm import LLMGrade, LLMGrader
+from interviewer.local_models import LocalServer, pull
+from interviewer.models import make_chat_model
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def smollm2(full_service):
+    pytest.importorskip("xllamacpp", reason="the `local` extra is not installed")
+    pull(full_service.settings.data_dir, "smollm2")
+    yield "local:smollm2"
+    LocalServer.stop_all()
+
+
+def test_pull_is_verified_and_idempotent(full_service, smollm2):
+    path = pull(full_service.settings.data_dir, "smollm2")
+    assert path.stat().st_size > 90_000_000 and path.name == "smollm2.gguf"
+    assert not path.with_suffix(".part").exists()
+
+
+def test_schema_constrained_grade_parses(full_service, smollm2):
+    q = full_service.bank.get("dropout")
+    grader = LLMGrader(make_chat_model(smollm2, full_service.settings.data_dir), smollm2,
+                       full_service.offline_grader, full_service.settings.prompts_dir)
+    raw = grader._bind_schema(len(q.key_points)).invoke(grader.messages(q, "뉴런을 무작위로 끈다.", [], "n0nce"))
+    reply = LLMGrade.model_validate_json(raw.content)
+    assert len(reply.key_points) == len(q.key_points)
+
+
+def test_full_grade_is_scored_or_unscored_never_a_fake_zero(full_service, smollm2):
+    r = full_service.grade("dropout", "학습 중 뉴런을 무작위로 꺼서 과적합을 줄입니다.", model=smollm2)
+    assert r.grader == smollm2 and r.offline_score is not None
+    if r.score is None:
+        assert r.unscored_reason and not r.key_points
+    else:
+        assert len(r.key_points) == len(full_service.bank.get("dropout").key_points)
+
+
+def test_streaming_yields_several_chunks(full_service, smollm2):
+    model = make_chat_model(smollm2, full_service.settings.data_dir)
+    chunks = [c.content for c in model.stream("Count from 1 to 5.")]
+    assert len(chunks) > 2 and "".join(chunks).strip()
+
+
+def test_a_killed_server_gives_a_clear_unscored_result(full_service, smollm2):
+    grader = LLMGrader(make_chat_model(smollm2, full_service.settings.data_dir), smollm2,
+                       full_service.offline_grader, full_service.settings.prompts_dir)
+    LocalServer.stop_all()
+    r = grader.grade(full_service.bank.get("dropout"), "뉴런을 무작위로 끈다.")
+    assert r.score is None and "모델 호출 실패" in r.unscored_reason
+    assert r.offline_score is not None  # the session keeps its offline grade
+
+
+def test_a_model_that_is_not_pulled_says_how_to_pull_it(tmp_path):
+    from interviewer.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        make_chat_model("local:qwen2.5-coder-1.5b", tmp_path)
+    assert "models pull qwen2.5-coder-1.5b" in e.value.hint
