@@ -86,3 +86,11 @@ def test_disagreement_with_the_offline_grader_is_flagged(grader, question):
 def test_empty_answer_needs_no_model_call(grader, question):
     r = grader().grade(question, "   ")
     assert r.score == 0.0 and r.dont_know and "empty_answer" in r.flags
+
+
+def test_judgments_are_kept_when_only_the_feedback_language_keeps_failing(grader, question):
+    n = len(question.key_points)
+    english = reply(["covered"] * n, feedback_good="Good.", feedback_missing="Nothing.")
+    r = grader(english, english, english).grade(question, ANSWER)
+    assert r.score == 5.0 and "feedback_fallback" in r.flags
+    assert "잘 짚은 점" in r.feedback.good or "방향" in r.feedback.good

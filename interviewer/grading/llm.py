@@ -27,7 +27,7 @@ class LLMKeyPoint(BaseModel):
     """The i-th item judges the i-th key point, so a model cannot skip or repeat one."""
 
     status: Literal["covered", "partial", "missed", "contradicted"]
-    evidence: str = Field("", max_length=300)
+    evidence: str = Field("", max_length=160)
 
 
 class LLMGrade(BaseModel):
@@ -37,11 +37,15 @@ class LLMGrade(BaseModel):
     off_topic: bool
     dont_know: bool
     wrong_claims: list[str] = Field(default_factory=list, max_length=5)
-    feedback_good: str = Field(max_length=400)
-    feedback_missing: str = Field(max_length=600)
+    feedback_good: str = Field(max_length=240)
+    feedback_missing: str = Field(max_length=360)
 
 
 class GradeReplyError(ValueError):
+    pass
+
+
+class NotKorean(GradeReplyError):
     pass
 
 
@@ -52,7 +56,13 @@ def check_reply(reply: LLMGrade, n_key_points: int) -> None:
     for name in ("feedback_good", "feedback_missing"):
         text = getattr(reply, name)
         if text.strip() and not _HANGUL.search(text):
-            raise GradeReplyError(f"{name} must be written in Korean")
+            raise NotKorean(f"{name} must be written in Korean (한국어로 쓰세요)")
+
+
+# A compact description for providers that cannot constrain decoding (the schema itself is sent where they can).
+_SHAPE = ('{"key_points": [{"status": "covered|partial|missed|contradicted", "evidence": "<quote>"}, ...one per key '
+          'point...], "off_topic": false, "dont_know": false, "wrong_claims": ["..."], '
+          '"feedback_good": "<한국어>", "feedback_missing": "<한국어>"}')
 
 
 def _escape(answer: str) -> str:
@@ -83,8 +93,7 @@ class LLMGrader:
                                                 "json_schema": {"name": "grade", "schema": schema, "strict": False}})
 
     def messages(self, q: Question, answer: str, related: list[str], nonce: str) -> list:
-        system = render(self.prompts_dir, "grade.system.j2", nonce=nonce)
-        system += "\nJSON schema:\n" + self.parser.get_format_instructions()
+        system = render(self.prompts_dir, "grade.system.j2", nonce=nonce, shape=_SHAPE)
         user = render(self.prompts_dir, "grade.user.j2", question_id=q.id, question=q.question, context=q.context,
                       reference=q.reference.strip(), key_points=[kp.point for kp in q.key_points],
                       pitfalls=[p.claim for p in q.pitfalls], related=related, nonce=nonce, answer=_escape(answer))
@@ -98,12 +107,12 @@ class LLMGrader:
         if offline.unscored_reason or prepared.empty:
             offline.grader, offline.offline_score = self.name, offline.score
             return offline  # nothing for a model to judge: no reference, or no answer at all
-        related = [p.text for p in offline.passages if p.question_id != question.id][:3]
+        related = [_short(p.text, 160) for p in offline.passages if p.question_id != question.id][:2]
         # The model sees the whole answer (manipulation included) so it can name it; the offline grader already
         # set those sentences aside.
         msgs = self.messages(question, prepared.text + ("\n" + "\n".join(prepared.set_aside) if prepared.set_aside
                                                         else ""), related, secrets.token_hex(4))
-        reply, error = None, None
+        reply, error, korean_only = None, None, None
         runnable = self._bind_schema(len(question.key_points))
         for attempt in range(self.max_reasks + 1):
             try:
@@ -117,12 +126,19 @@ class LLMGrader:
                 check_reply(reply, len(question.key_points))
                 break
             except (OutputParserException, ValidationError, GradeReplyError) as e:
+                # Judgments that are valid but come with English feedback are kept in reserve.
+                korean_only = reply if isinstance(e, NotKorean) else korean_only
                 reply, error = None, _short(str(e), 400)
                 if attempt < self.max_reasks:
                     msgs = msgs + [AIMessage(text), HumanMessage(render(self.prompts_dir, "reask.j2", error=error,
                                                                         n_key_points=len(question.key_points)))]
                     flags.append(f"reask:{attempt + 1}")
         latency = round((time.perf_counter() - start) * 1000, 1)
+        feedback_fallback = reply is None and korean_only is not None
+        if feedback_fallback:
+            # Only the language of the feedback kept failing: keep the model's judgments, show Korean feedback.
+            reply = korean_only
+            flags.append("feedback_fallback")
         if reply is None:
             return GradeResult(question_id=question.id, grader=self.name, latency_ms=latency, flags=flags,
                                unscored_reason=f"모델 출력이 올바르지 않아 채점하지 못했습니다: {error}",
@@ -134,8 +150,8 @@ class LLMGrader:
                                      wrong_share=min(1.0, 0.2 * len(reply.wrong_claims)))
         if offline.score is not None and abs(score - offline.score) > DISAGREEMENT:
             flags.append("grader_disagreement")
-        feedback = Feedback(good=reply.feedback_good, missing=reply.feedback_missing,
-                            model_answer=_short(question.reference, 400))
+        feedback = offline.feedback if feedback_fallback else Feedback(
+            good=reply.feedback_good, missing=reply.feedback_missing, model_answer=_short(question.reference, 400))
         return GradeResult(question_id=question.id, score=score, key_points=judgments, off_topic=reply.off_topic,
                            dont_know=reply.dont_know, feedback=feedback, grader=self.name, latency_ms=latency,
                            flags=flags, offline_score=offline.score,
