@@ -18,7 +18,8 @@ def is_offline(spec: str | None) -> bool:
     return (spec or "offline").strip() in ("offline", "")
 
 
-def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0) -> BaseChatModel:
+def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0,
+                    max_tokens: int | None = None) -> BaseChatModel:
     from langchain.chat_models import init_chat_model
 
     spec = spec.strip()
@@ -30,7 +31,7 @@ def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0) -> B
         server = LocalServer.get(data_dir, name)
         # Small local models can loop: a bounded reply keeps a bad generation from eating minutes.
         return init_chat_model(name or "local", model_provider="openai", base_url=server.base_url,
-                               api_key="local", max_tokens=900, **{**common, "max_retries": 0})
+                               api_key="local", max_tokens=max_tokens or 900, **{**common, "max_retries": 0})
     try:
         if spec.startswith("openai:"):
             if not os.environ.get("OPENAI_API_KEY"):

@@ -27,8 +27,10 @@ def test_pull_is_verified_and_idempotent(full_service, smollm2):
 
 
 def test_schema_constrained_grade_parses(full_service, smollm2):
+    """Decoding is constrained to the schema: whatever the tiny model says is one judgment per key point."""
     q = full_service.bank.get("dropout")
-    grader = LLMGrader(make_chat_model(smollm2, full_service.settings.data_dir), smollm2,
+    # SmolLM2's tokenizer spends ~3 tokens per Hangul syllable, so give it room to finish the bounded strings.
+    grader = LLMGrader(make_chat_model(smollm2, full_service.settings.data_dir, max_tokens=3000), smollm2,
                        full_service.offline_grader, full_service.settings.prompts_dir)
     raw = grader._bind_schema(len(q.key_points)).invoke(grader.messages(q, "뉴런을 무작위로 끈다.", [], "n0nce"))
     reply = LLMGrade.model_validate_json(raw.content)

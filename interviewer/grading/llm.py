@@ -3,7 +3,7 @@
 import re
 import secrets
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -36,7 +36,7 @@ class LLMGrade(BaseModel):
     key_points: list[LLMKeyPoint] = Field(max_length=8)
     off_topic: bool
     dont_know: bool
-    wrong_claims: list[str] = Field(default_factory=list, max_length=5)
+    wrong_claims: list[Annotated[str, Field(max_length=160)]] = Field(default_factory=list, max_length=5)
     feedback_good: str = Field(max_length=240)
     feedback_missing: str = Field(max_length=360)
 
@@ -118,6 +118,13 @@ class LLMGrader:
             try:
                 raw = runnable.invoke(msgs)
             except Exception as e:  # server down, timeout, context overflow: unscored, session intact
+                if type(e).__name__ == "LengthFinishReasonError" and attempt < self.max_reasks:
+                    # The model answered but ran past the token limit (small models loop): ask again, shorter.
+                    error = "the reply was cut at the length limit; keep every string short"
+                    msgs = msgs + [HumanMessage(render(self.prompts_dir, "reask.j2", error=error,
+                                                       n_key_points=len(question.key_points)))]
+                    flags.append(f"reask:{attempt + 1}")
+                    continue
                 error = f"모델 호출 실패: {type(e).__name__}: {_short(str(e), 200)}"
                 break
             text = raw.content if isinstance(raw.content, str) else str(raw.content)
