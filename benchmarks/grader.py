@@ -26,7 +26,8 @@ def main() -> None:
     ap.add_argument("--model", default="offline")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--data-dir", type=Path, default=None, help="reuse an index here (default: a fresh temp dir)")
-    ap.add_argument("--limit", type=int, default=0, help="grade every k-th dev item so about N are graded (slow LLMs)")
+    ap.add_argument("--questions", type=int, default=0,
+                    help="only the dev items of N questions spread over the bank, all their tiers (slow LLMs)")
     ap.add_argument("--skip-external", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
@@ -43,11 +44,13 @@ def main() -> None:
 
     out: dict = {"model": args.model, "index_s": round(t_index, 1)}
     dev_path = SHARED / "dev.jsonl"
-    if args.limit:
+    if args.questions:
         lines = [line for line in dev_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        step = max(1, len(lines) // args.limit)
+        asked = list(dict.fromkeys(json.loads(line)["question"] for line in lines))
+        step = max(1, len(asked) // args.questions)
+        keep = set(asked[::step][: args.questions])
         dev_path = Path(tmp.name) / "dev-subset.jsonl"
-        dev_path.write_text("\n".join(lines[::step][: args.limit]) + "\n", encoding="utf-8")
+        dev_path.write_text("\n".join(x for x in lines if json.loads(x)["question"] in keep) + "\n", encoding="utf-8")
     runs = []
     for _ in range(args.runs):
         t0 = time.perf_counter()
