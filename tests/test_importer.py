@@ -58,3 +58,12 @@ def test_import_refuses_clashing_ids_and_binary_files(tmp_path):
         import_markdown(binary, tmp_path / "q2", prefix="b", topic="t", existing_ids=set())
     doc = yaml.safe_load((tmp_path / "q" / "ml-01.yaml").read_text(encoding="utf-8"))
     assert doc["answer_source"] == "missing" and doc["topics"] == ["t"]
+
+
+def test_check_lists_what_still_needs_an_answer(tmp_path):
+    md = tmp_path / "l.md"
+    md.write_text("- 질문 하나?\n> 답 하나\n- 질문 둘?\n", encoding="utf-8")
+    import_markdown(md, tmp_path / "questions", prefix="ml", topic="t", existing_ids=set())
+    _, issues = check_bank(tmp_path)
+    todo = [i for i in issues if "채점할 수 없습니다" in i.message]
+    assert [(i.file.name, i.severity) for i in todo] == [("ml-01.yaml", "warning"), ("ml-02.yaml", "warning")]

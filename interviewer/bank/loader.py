@@ -115,6 +115,10 @@ def _cross_check(questions: list[Question], topics: dict | None) -> list[BankIss
         if key in wording and wording[key].id != q.id:
             issues.append(BankIssue(q.file, q.line, f"질문 문구가 '{wording[key].id}'와 같습니다", "warning"))
         wording.setdefault(key, q)
+        if not q.gradable:
+            issues.append(BankIssue(q.file, q.field_line("answer_source"),
+                                    f"'{q.id}': 참고 답안과 key_points가 없어 채점할 수 없습니다 ({q.answer_source})",
+                                    "warning"))
         if q.parent is not None:
             parent = seen.get(q.parent)
             if parent is None:
