@@ -108,10 +108,11 @@ class LLMGrader:
             offline.grader, offline.offline_score = self.name, offline.score
             return offline  # nothing for a model to judge: no reference, or no answer at all
         related = [_short(p.text, 160) for p in offline.passages if p.question_id != question.id][:2]
-        # The model sees the whole answer (manipulation included) so it can name it; the offline grader already
-        # set those sentences aside.
-        msgs = self.messages(question, prepared.text + ("\n" + "\n".join(prepared.set_aside) if prepared.set_aside
-                                                        else ""), related, secrets.token_hex(4))
+        # Sentences that address the grader never reach the model; it is only told that some were removed.
+        text = prepared.text
+        if prepared.set_aside:
+            text += f"\n[채점 지시로 보이는 문장 {len(prepared.set_aside)}개는 제거되었습니다]"
+        msgs = self.messages(question, text, related, secrets.token_hex(4))
         reply, error, korean_only = None, None, None
         runnable = self._bind_schema(len(question.key_points))
         for attempt in range(self.max_reasks + 1):
@@ -155,6 +156,10 @@ class LLMGrader:
                      for i, kp in enumerate(reply.key_points)]
         score = score_from_judgments(judgments, off_topic=reply.off_topic, dont_know=reply.dont_know,
                                      wrong_share=min(1.0, 0.2 * len(reply.wrong_claims)))
+        if "injection_suspected" in flags and offline.score is not None and score > offline.score + 1:
+            # A manipulation we could not fully strip must not buy points: the deterministic grade bounds it.
+            score = round(offline.score + 1, 2)
+            flags.append("capped_after_manipulation")
         if offline.score is not None and abs(score - offline.score) > DISAGREEMENT:
             flags.append("grader_disagreement")
         feedback = offline.feedback if feedback_fallback else Feedback(
