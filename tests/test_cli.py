@@ -123,8 +123,9 @@ def test_import_command(tmp_path):
 
 
 def test_start_runs_a_practice_round_on_stdin(env):
-    answers = "뉴런을 무작위로 꺼서 과적합을 막습니다.\n\n패스\n종료\n"
-    r = runner.invoke(app, ["start", "--topic", "activation", "--count", "1"], input=answers, env=env)
+    # skip the first question, answer the next one (a sub-question or the second main question), then quit
+    answers = "패스\n뉴런을 무작위로 꺼서 과적합을 막습니다.\n\n종료\n"
+    r = runner.invoke(app, ["start", "--topic", "activation", "--count", "2"], input=answers, env=env)
     assert r.exit_code == 0, r.output
     assert "점수" in r.output and "건너뜁니다" in r.output and "끝났습니다" in r.output
 
