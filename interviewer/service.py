@@ -61,15 +61,14 @@ class Service:
         chunks = bank_chunks(self.bank)
         store = IndexStore.open(self.settings, self.embedder, create=True, rebuild=rebuild)
         report = store.sync(chunks, self.analyzer, progress)
-        self._retriever = None
+        self._store, self._retriever = store, None
         return report
 
     def retriever(self, progress: Progress | None = None) -> HybridRetriever:
         """A retriever over an index that matches the bank, building or updating the index first if needed."""
         if self._retriever is None:
-            self.build_index(progress=progress)
-            store = IndexStore.open(self.settings, self.embedder, create=False)
-            self._retriever = HybridRetriever(store, self.embedder, self.analyzer)
+            self.build_index(progress=progress)  # the synced store is reused, not opened a second time
+            self._retriever = HybridRetriever(self._store, self.embedder, self.analyzer)
         return self._retriever
 
     def search(self, query: str, k: int = 5, progress: Progress | None = None):
