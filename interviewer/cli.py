@@ -249,16 +249,160 @@ def eval_(
         sys.stdout.write(text + "\n")
 
 
-@app.command("start")
-def start(
-    model: Annotated[Optional[str], typer.Option(help="채점 모델 (기본: offline)")] = None,
-    topic: Annotated[Optional[list[str]], typer.Option("--topic", help="주제 태그 (여러 번 가능)")] = None,
-    count: Annotated[int, typer.Option(min=1, max=22, help="본 질문 수")] = 3,
-):
-    """터미널에서 바로 면접 연습을 시작합니다: 본 질문과 꼬리질문을 묻고 답마다 채점합니다."""
-    from .practice import practice
+def _interview_options(topic, count, difficulty, review, lang) -> dict:
+    return {"topics": topic or [], "count": count, "difficulty": difficulty or [], "review": review, "lang": lang}
 
-    practice(_service(), out, model=model, topics=topic or [], count=count)
+
+TopicOpt = Annotated[Optional[list[str]], typer.Option("--topic", "--topics", help="주제 태그 (여러 번 가능)")]
+CountOpt = Annotated[int, typer.Option(min=1, max=22, help="본 질문 수")]
+DifficultyOpt = Annotated[Optional[list[int]], typer.Option("--difficulty", min=1, max=3, help="난이도 1-3 (여러 번 가능)")]
+ModelOpt = Annotated[Optional[str], typer.Option(help="채점 모델: offline | local | openai:MODEL | ollama:MODEL | URL#MODEL")]
+LangOpt = Annotated[str, typer.Option(help="면접관 언어: ko | en")]
+
+
+@app.command("chat")
+def chat_(
+    model: ModelOpt = None,
+    topic: TopicOpt = None,
+    count: CountOpt = 3,
+    difficulty: DifficultyOpt = None,
+    review: Annotated[bool, typer.Option(help="복습할 때가 된 질문과 약한 질문부터")] = False,
+    resume: Annotated[Optional[str], typer.Option(help="이어서 할 세션 id")] = None,
+    lang: LangOpt = "ko",
+):
+    """터미널 면접: 본 질문, 꼬리질문, 빠진 점을 묻는 추가 질문. '힌트', '패스', '종료'를 쓸 수 있습니다."""
+    from .chat import chat
+
+    chat(_service(), out, resume=resume, model=model, **_interview_options(topic, count, difficulty, review, lang))
+
+
+@app.command("simulate")
+def simulate_(
+    candidate: Annotated[str, typer.Option(help="답변 JSONL 파일 또는 페르소나 (strong, weak, off-topic, injector)")],
+    model: ModelOpt = None,
+    candidate_model: Annotated[Optional[str], typer.Option(help="페르소나를 연기할 LLM (기본: --model)")] = None,
+    topic: TopicOpt = None,
+    count: CountOpt = 3,
+    difficulty: DifficultyOpt = None,
+    seed: Annotated[Optional[int], typer.Option(help="질문 선택 난수 시드")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="결과 전체를 JSON으로")] = False,
+):
+    """사람 없이 면접 한 번을 진행합니다: 후보는 답변 파일이거나 LLM 페르소나입니다."""
+    from .interview.simulate import PERSONAS, FileCandidate, PersonaCandidate, simulate
+    from .models import is_offline, make_chat_model
+
+    svc = _service()
+    if candidate in PERSONAS:
+        spec = candidate_model or model or svc.settings.model
+        if is_offline(spec):
+            raise InterviewerError("페르소나 후보는 LLM이 필요합니다.", hint="--candidate-model local 등을 주거나 답변 JSONL 파일을 쓰세요.")
+        player = PersonaCandidate(candidate, make_chat_model(spec, svc.settings.data_dir, temperature=0.7, max_tokens=400),
+                                  svc.settings.prompts_dir)
+    elif Path(candidate).is_file():
+        player = FileCandidate(Path(candidate), svc.bank)
+    else:
+        raise InterviewerError(f"후보를 찾을 수 없습니다: {candidate}", hint="JSONL 파일 경로나 " + ", ".join(PERSONAS))
+    result = simulate(svc.interviews, svc.bank, player, lambda: svc.start_interview(
+        model=model, seed=seed, **_interview_options(topic, count, difficulty, False, "ko")))
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table("종류", "질문", "점수")
+    for t in result["turns"]:
+        table.add_row(t["kind"], t["question"], "—" if t["score"] is None else f"{t['score']:.1f}")
+    out.print(table)
+    out.print(f"세션 {result['session_id']} · 평균 {result['report']['mean']}", highlight=False)
+
+
+sessions_app = typer.Typer(cls=_Group, help="면접 세션 목록, 보기, 삭제. Sessions.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
+
+
+@sessions_app.command("list")
+def sessions_list(as_json: Annotated[bool, typer.Option("--json", help="JSON으로 출력")] = False):
+    """지난 면접 세션과 평균 점수, 약한 주제, 복습할 질문."""
+    svc = _service()
+    rows = svc.interviews.list_sessions()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table("세션", "시작", "모델", "상태", "채점", "평균")
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
+    for r in rows:
+        table.add_row(r["id"], r["created"], r["model"], r["status"], str(r["graded"]),
+                      "—" if r["mean"] is None else f"{r['mean']:.1f}")
+    out.print(table)
+    weak = [w for w in svc.interviews.weak_topics() if w["weak"]]
+    if weak:
+        out.print("약한 주제: " + ", ".join(f"{w['topic']} ({w['mean']:.1f})" for w in weak), highlight=False)
+
+
+@sessions_app.command("show")
+def sessions_show(session_id: str, as_json: Annotated[bool, typer.Option("--json", help="JSON으로 출력")] = False):
+    """세션 하나의 진행 기록."""
+    from .interview.report import build_report
+
+    svc = _service()
+    report = build_report(svc.interviews.meta(session_id), svc.interviews.values(session_id), svc.bank)
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
+        return
+    out.print(f"[bold]{session_id}[/] · {report['status']} · 평균 {report['mean']}", highlight=False)
+    for line in report["timeline"]:
+        who = "면접관" if line["role"] == "interviewer" else "지원자"
+        out.print(f"[dim]{line['at']}[/] [bold]{who}[/]: {line['text']}", highlight=False)
+
+
+@sessions_app.command("delete")
+def sessions_delete(session_id: str):
+    """세션과 그 점수 기록을 지웁니다."""
+    _service().interviews.delete(session_id)
+    err.print(f"삭제했습니다: {session_id}")
+
+
+@sessions_app.command("review")
+def sessions_review(as_json: Annotated[bool, typer.Option("--json", help="JSON으로 출력")] = False):
+    """간격 반복(SM-2) 일정: 복습할 때가 된 질문과 약한 질문부터."""
+    from datetime import datetime, timezone
+
+    from .interview.schedule import review_order
+
+    svc = _service()
+    now = datetime.now(timezone.utc)
+    rows = [{"question_id": c.question_id, "question": svc.bank.get(c.question_id).question,
+             "last_score": c.last_score, "due": c.due.isoformat(timespec="minutes"), "is_due": c.is_due(now),
+             "interval_days": c.interval, "easiness": c.ef, "seen": c.seen}
+            for c in review_order(svc.interviews.cards(), now)]
+    if as_json:
+        sys.stdout.write(json.dumps({"schedule": rows, "weak_topics": svc.interviews.weak_topics()},
+                                    ensure_ascii=False, indent=1) + "\n")
+        return
+    table = Table("질문", "최근 점수", "다음 복습", "간격(일)")
+    for r in rows:
+        table.add_row(r["question"], f"{r['last_score']:.1f}", ("[bold]지금[/] " if r["is_due"] else "") + r["due"],
+                      str(r["interval_days"]))
+    out.print(table)
+
+
+@app.command("report")
+def report_(
+    session_id: str,
+    fmt: Annotated[str, typer.Option("--format", help="md | json")] = "md",
+    out_file: Annotated[Optional[Path], typer.Option("--out", help="쓸 파일 (기본: 표준 출력)")] = None,
+):
+    """세션 리포트: 질문별 점수·핵심 포인트·근거·피드백·모범 답안, 주제별 평균, 진행 기록."""
+    from .interview.report import build_report, to_markdown
+
+    if fmt not in ("md", "json"):
+        raise typer.BadParameter("--format 은 md 또는 json 입니다.")
+    svc = _service()
+    report = build_report(svc.interviews.meta(session_id), svc.interviews.values(session_id), svc.bank)
+    text = to_markdown(report) if fmt == "md" else json.dumps(report, ensure_ascii=False, indent=1) + "\n"
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"→ {out_file}")
+    else:
+        sys.stdout.write(text)
 
 
 def main() -> None:

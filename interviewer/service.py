@@ -1,5 +1,6 @@
 """The one service layer the CLI and the UI call: bank, index and search (grading and interviews build on it)."""
 
+import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +26,8 @@ class Service:
         self.settings = settings or Settings()
         self._embedder = embedder
         self._retriever: HybridRetriever | None = None
+        self._graders: dict[str, object] = {}
+        self._grade_lock = threading.Lock()
 
     @cached_property
     def bank(self) -> Bank:
@@ -80,13 +83,15 @@ class Service:
         return OfflineGrader(self.bank, self.retriever())
 
     def grader(self, model: str | None = None):
-        spec = model or self.settings.model
+        spec = (model or self.settings.model).strip()
         if is_offline(spec):
             return self.offline_grader
-        from .grading.llm import LLMGrader
+        if spec not in self._graders:
+            from .grading.llm import LLMGrader
 
-        return LLMGrader(make_chat_model(spec, self.settings.data_dir), spec, self.offline_grader,
-                         self.settings.prompts_dir)
+            self._graders[spec] = LLMGrader(make_chat_model(spec, self.settings.data_dir), spec, self.offline_grader,
+                                            self.settings.prompts_dir)
+        return self._graders[spec]
 
     def question(self, text_or_id: str) -> Question:
         return self.bank.find(text_or_id)
@@ -99,6 +104,31 @@ class Service:
         if len(answer) > MAX_ANSWER_CHARS:
             raise InterviewerError(f"답변이 너무 깁니다 ({len(answer):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요.")
         return self.grader(model).grade(q, answer)
+
+    # -- interviews -----------------------------------------------------------------------------------------------
+    def _interview_grade(self, q: Question, answer: str, model: str, follow_up: bool) -> GradeResult:
+        grader = self.grader(model)
+        if grader is self.offline_grader:
+            return grader.grade(q, answer)
+        if model.startswith("local"):
+            # The in-process server answers one request at a time on two cores; queue here, not in its socket.
+            with self._grade_lock:
+                return grader.grade(q, answer, follow_up=follow_up)
+        return grader.grade(q, answer, follow_up=follow_up)
+
+    def start_interview(self, *, model: str | None = None, **options):
+        """A new interview; the model is checked and the index made ready before the first question."""
+        spec = (model or self.settings.model).strip()
+        self.grader(spec)
+        self.retriever()
+        return self.interviews.start(model=spec, **options)
+
+    @cached_property
+    def interviews(self):
+        from .interview import Interviews
+
+        return Interviews(self.bank, self._interview_grade, self.offline_grader.grade,
+                          self.settings.sessions_path)
 
     def evaluate(self, dataset: Path, model: str | None = None, **kwargs) -> dict:
         spec = model or self.settings.model

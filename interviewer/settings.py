@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         return self.data_dir / "index"
 
     @property
+    def sessions_path(self) -> Path:
+        return self.data_dir / "sessions.sqlite"
+
+    @property
     def questions_dir(self) -> Path:
         return self.knowledge_dir / "questions"
 

@@ -17,7 +17,8 @@ def env(full_service):
 
 
 @pytest.mark.parametrize("args", [[], ["bank"], ["bank", "check"], ["bank", "list"], ["bank", "import"], ["index"],
-                                  ["search"], ["grade"], ["eval"], ["start"]])
+                                  ["search"], ["grade"], ["eval"], ["chat"], ["simulate"],
+                                  ["sessions"], ["sessions", "list"], ["report"]])
 def test_every_command_has_help(args):
     r = runner.invoke(app, args + ["--help"])
     assert r.exit_code == 0 and "Usage" in r.output
@@ -122,14 +123,57 @@ def test_import_command(tmp_path):
     assert r.exit_code == 1 and "읽을 수 없습니다" in r.output
 
 
-def test_start_runs_a_practice_round_on_stdin(env):
-    # skip the first question, answer the next one (a sub-question or the second main question), then quit
-    answers = "패스\n뉴런을 무작위로 꺼서 과적합을 막습니다.\n\n종료\n"
-    r = runner.invoke(app, ["start", "--topic", "activation", "--count", "2"], input=answers, env=env)
+def test_chat_runs_an_interview_on_stdin_and_can_be_resumed(env):
+    # skip the first question, answer the next with two lines, then stop at end of input
+    answers = "패스\n가중치를 0으로 두면 대칭성 때문에 모든 뉴런이 같아집니다.\nHe 초기화를 씁니다.\n\n"
+    r = runner.invoke(app, ["chat", "--topic", "optimization", "--count", "2"], input=answers, env=env)
     assert r.exit_code == 0, r.output
-    assert "점수" in r.output and "건너뜁니다" in r.output and "끝났습니다" in r.output
+    assert "점수" in r.output and "넘어가겠습니다" in r.output and "--resume" in r.output
+    sid = r.output.split("--resume")[-1].split()[0]
+    r = runner.invoke(app, ["chat", "--resume", sid], input="종료\n", env=env)
+    assert r.exit_code == 0 and "중단" in r.output and "지원자:" in r.output
+    r = runner.invoke(app, ["sessions", "list", "--json"], env=env)
+    row = next(x for x in json.loads(r.stdout) if x["id"] == sid)
+    assert row["status"] == "stopped"
+    r = runner.invoke(app, ["report", sid, "--format", "json"], env=env)
+    report = json.loads(r.stdout)
+    assert [q["status"] for q in report["questions"]][:1] == ["skipped"] and report["timeline"]
+    r = runner.invoke(app, ["report", sid], env=env)
+    assert r.exit_code == 0 and r.stdout.startswith("# 면접 리포트")
+    r = runner.invoke(app, ["sessions", "show", sid], env=env)
+    assert r.exit_code == 0 and "면접관" in r.output
+    r = runner.invoke(app, ["sessions", "delete", sid], env=env)
+    assert r.exit_code == 0
+    r = runner.invoke(app, ["report", sid], env=env)
+    assert r.exit_code == 1 and "세션을 찾을 수 없습니다" in r.output
 
 
-def test_start_with_an_unknown_topic(env):
-    r = runner.invoke(app, ["start", "--topic", "quantum"], input="", env=env)
-    assert r.exit_code == 1 and "quantum" in r.output
+def test_chat_with_an_unknown_topic(env):
+    r = runner.invoke(app, ["chat", "--topic", "quantum"], input="", env=env)
+    assert r.exit_code == 1 and "quantum" in r.output and "Traceback" not in r.output
+
+
+def test_simulate_with_a_scripted_candidate(env, tmp_path, full_service):
+    bank = full_service.bank
+    lines = [{"question": "weight-initialization", "answer": bank.get("weight-initialization").key_points[0].point},
+             {"question": bank.get("overfitting").question, "answer": bank.get("overfitting").reference}]
+    cand = tmp_path / "cand.jsonl"
+    cand.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    r = runner.invoke(app, ["simulate", "--candidate", str(cand), "--topic", "regularization", "--topic",
+                            "optimization", "--count", "22", "--json"], env=env)
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert set(data) == {"session_id", "turns", "report"}
+    turns = {(t["kind"], t["question_id"]): t for t in data["turns"]}
+    assert turns[("main", "overfitting")]["score"] >= 4 and turns[("main", "overfitting")]["grade"]["key_points"]
+    wi = turns[("main", "weight-initialization")]
+    assert wi["status"] == "graded" and wi["score"] < 4
+    assert turns[("follow_up", "weight-initialization")]["status"] == "skipped"  # no scripted follow-up answer
+    unanswered = [t for t in data["turns"] if t["question_id"] not in ("weight-initialization", "overfitting")]
+    assert unanswered and all(t["status"] == "skipped" for t in unanswered)
+    assert data["report"]["graded"] == 2
+
+
+def test_simulate_persona_needs_an_llm(env):
+    r = runner.invoke(app, ["simulate", "--candidate", "weak"], env=env)
+    assert r.exit_code == 1 and "LLM" in r.output

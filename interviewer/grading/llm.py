@@ -41,6 +41,12 @@ class LLMGrade(BaseModel):
     feedback_missing: str = Field(max_length=360)
 
 
+class LLMTurn(LLMGrade):
+    """In an interview the same call also phrases the follow-up question (one model call per turn)."""
+
+    follow_up_question: str = Field("", max_length=200)
+
+
 class GradeReplyError(ValueError):
     pass
 
@@ -53,8 +59,8 @@ def check_reply(reply: LLMGrade, n_key_points: int) -> None:
     if len(reply.key_points) != n_key_points:
         raise GradeReplyError(f"key_points must have exactly {n_key_points} items, one per key point in order; "
                               f"got {len(reply.key_points)}")
-    for name in ("feedback_good", "feedback_missing"):
-        text = getattr(reply, name)
+    for name in ("feedback_good", "feedback_missing", "follow_up_question"):
+        text = getattr(reply, name, "")
         if text.strip() and not _HANGUL.search(text):
             raise NotKorean(f"{name} must be written in Korean (한국어로 쓰세요)")
 
@@ -63,6 +69,7 @@ def check_reply(reply: LLMGrade, n_key_points: int) -> None:
 _SHAPE = ('{"key_points": [{"status": "covered|partial|missed|contradicted", "evidence": "<quote>"}, ...one per key '
           'point...], "off_topic": false, "dont_know": false, "wrong_claims": ["..."], '
           '"feedback_good": "<한국어>", "feedback_missing": "<한국어>"}')
+_TURN_SHAPE = _SHAPE[:-1] + ', "follow_up_question": "<한국어 질문 또는 빈 문자열>"}'
 
 
 def _escape(answer: str) -> str:
@@ -78,28 +85,31 @@ class LLMGrader:
         self.offline = offline
         self.prompts_dir = prompts_dir
         self.max_reasks = max_reasks
-        self.parser = PydanticOutputParser(pydantic_object=LLMGrade)
+        self.parsers = {False: PydanticOutputParser(pydantic_object=LLMGrade),
+                        True: PydanticOutputParser(pydantic_object=LLMTurn)}
 
-    def _bind_schema(self, n_key_points: int):
+    def _bind_schema(self, n_key_points: int, follow_up: bool = False):
         """Ask the provider to constrain decoding to the schema where it can (OpenAI-compatible json_schema),
         with exactly one judgment per key point."""
         from langchain_openai import ChatOpenAI
 
         if not isinstance(self.model, ChatOpenAI):
             return self.model
-        schema = LLMGrade.model_json_schema()
+        schema = (LLMTurn if follow_up else LLMGrade).model_json_schema()
         schema["properties"]["key_points"].update(minItems=n_key_points, maxItems=n_key_points)
         return self.model.bind(response_format={"type": "json_schema",
                                                 "json_schema": {"name": "grade", "schema": schema, "strict": False}})
 
-    def messages(self, q: Question, answer: str, related: list[str], nonce: str) -> list:
-        system = render(self.prompts_dir, "grade.system.j2", nonce=nonce, shape=_SHAPE)
+    def messages(self, q: Question, answer: str, related: list[str], nonce: str, follow_up: bool = False) -> list:
+        system = render(self.prompts_dir, "grade.system.j2", nonce=nonce, shape=_TURN_SHAPE if follow_up else _SHAPE)
         user = render(self.prompts_dir, "grade.user.j2", question_id=q.id, question=q.question, context=q.context,
                       reference=q.reference.strip(), key_points=[kp.point for kp in q.key_points],
-                      pitfalls=[p.claim for p in q.pitfalls], related=related, nonce=nonce, answer=_escape(answer))
+                      pitfalls=[p.claim for p in q.pitfalls], related=related, nonce=nonce, answer=_escape(answer),
+                      follow_up=follow_up)
         return [SystemMessage(system), HumanMessage(user)]
 
-    def grade(self, question: Question, answer: str) -> GradeResult:
+    def grade(self, question: Question, answer: str, *, follow_up: bool = False) -> GradeResult:
+        """`follow_up`: also phrase the interview's follow-up question in the same call."""
         start = time.perf_counter()
         offline = self.offline.grade(question, answer)
         prepared = prepare(answer)
@@ -112,9 +122,10 @@ class LLMGrader:
         text = prepared.text
         if prepared.set_aside:
             text += f"\n[채점 지시로 보이는 문장 {len(prepared.set_aside)}개는 제거되었습니다]"
-        msgs = self.messages(question, text, related, secrets.token_hex(4))
+        msgs = self.messages(question, text, related, secrets.token_hex(4), follow_up)
         reply, error, korean_only = None, None, None
-        runnable = self._bind_schema(len(question.key_points))
+        runnable = self._bind_schema(len(question.key_points), follow_up)
+        parser = self.parsers[follow_up]
         for attempt in range(self.max_reasks + 1):
             try:
                 raw = runnable.invoke(msgs)
@@ -130,7 +141,7 @@ class LLMGrader:
                 break
             text = raw.content if isinstance(raw.content, str) else str(raw.content)
             try:
-                reply = self.parser.parse(text)
+                reply = parser.parse(text)
                 check_reply(reply, len(question.key_points))
                 break
             except (OutputParserException, ValidationError, GradeReplyError) as e:
@@ -167,4 +178,5 @@ class LLMGrader:
         return GradeResult(question_id=question.id, score=score, key_points=judgments, off_topic=reply.off_topic,
                            dont_know=reply.dont_know, feedback=feedback, grader=self.name, latency_ms=latency,
                            flags=flags, offline_score=offline.score,
-                           passages=[Passage(**p.model_dump()) for p in offline.passages])
+                           passages=[Passage(**p.model_dump()) for p in offline.passages],
+                           follow_up_question=(getattr(reply, "follow_up_question", "") or "").strip() or None)

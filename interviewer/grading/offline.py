@@ -1,5 +1,6 @@
 """The offline grader: no LLM, deterministic. Judges each key point from dense and lexical evidence."""
 
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -73,6 +74,7 @@ class OfflineGrader:
         self._all_qids = np.array([m["question_id"] for m in got["metadatas"]])
         self._all = _unit(np.vstack([self._vectors[i] for i in self._all_ids])) if self._all_ids else None
         self._cache = lru_cache(maxsize=None)(self._build_cache)
+        self._lock = threading.RLock()
 
     # -- per-question material, computed once -------------------------------------------------------------
     def _stack(self, ids: list[str]) -> np.ndarray:
@@ -110,7 +112,8 @@ class OfflineGrader:
     def grade(self, question: Question, answer: str) -> GradeResult:
         start = time.perf_counter()
         prepared = prepare(answer)
-        result = self._grade(question, prepared)
+        with self._lock:  # Kiwi, the embedder and the per-question cache are shared by UI sessions in threads
+            result = self._grade(question, prepared)
         result.latency_ms = round((time.perf_counter() - start) * 1000, 1)
         return result
 

@@ -51,6 +51,7 @@ class GradeResult(BaseModel):
     flags: list[str] = Field(default_factory=list)
     offline_score: float | None = Field(None, description="the offline grader's score, computed alongside an LLM")
     passages: list[Passage] = Field(default_factory=list)
+    follow_up_question: str | None = Field(None, description="in an interview, the model's follow-up on a gap")
 
     @property
     def scored(self) -> bool:

@@ -1,0 +1,77 @@
+"""The terminal interview (`interviewer chat`): a thin loop over the interview service."""
+
+from rich.console import Console
+from rich.prompt import Prompt
+
+from .errors import InterviewerError
+from .grading.schema import GradeResult
+from .interview import TurnOutput
+from .render import grade_panel
+from .service import Service
+
+
+def read_answer(console: Console) -> str | None:
+    """One answer; several lines end with an empty line; a command word ends at once. None at end of input."""
+    from .interview.graph import command_of
+
+    lines: list[str] = []
+    while True:
+        try:
+            line = Prompt.ask("[dim]답변[/]" if not lines else "[dim]…[/]", console=console, default="",
+                              show_default=False)
+        except (EOFError, KeyboardInterrupt):
+            return "\n".join(lines) if lines else None
+        if not line.strip():
+            if lines:
+                return "\n".join(lines)
+            continue
+        lines.append(line)
+        if len(lines) == 1 and command_of(line):
+            return line.strip()
+
+
+def show(console: Console, out: TurnOutput, *, include_candidate: bool = False) -> None:
+    for line in out.new:
+        if line["role"] == "candidate":
+            if include_candidate:
+                console.print(f"[dim]지원자:[/] {line['text']}", highlight=False)
+            continue
+        if line["kind"] == "question":
+            console.rule(style="dim")
+            console.print(f"[bold cyan]{line['text']}[/]", highlight=False)
+            continue
+        if line["kind"] == "reaction" and line.get("turn"):
+            turn = out.turns[line["turn"] - 1]
+            if turn.get("grade"):
+                result = GradeResult.model_validate(turn["grade"])
+                if turn["score"] is not None and result.score is not None and turn["score"] < result.score:
+                    result.score = turn["score"]  # the hint cap, shown as the score that counts
+                console.print(grade_panel(result, turn["question"]))
+        style = {"hint": "yellow", "summary": "bold", "notice": "dim"}.get(line["kind"], "")
+        console.print(f"[{style}]{line['text']}[/]" if style else line["text"], highlight=False)
+
+
+def chat(svc: Service, console: Console, *, resume: str | None = None, **options) -> str:
+    iv = svc.interviews
+    if resume:
+        out = iv.resume(resume)
+        out.new = out.transcript
+        show(console, out, include_candidate=True)
+    else:
+        console.print("색인을 확인하는 중...", style="dim")
+        out = svc.start_interview(**options)
+        show(console, out)
+    sid = out.session_id
+    while not out.done:
+        answer = read_answer(console)
+        if answer is None:
+            console.print(f"\n세션을 저장했습니다. 이어서 하려면: [bold]interviewer chat --resume {sid}[/]")
+            return sid
+        try:
+            out = iv.reply(sid, answer)
+        except InterviewerError as e:
+            console.print(f"[red]{e}[/]", highlight=False)
+            continue
+        show(console, out)
+    console.print(f"\n리포트: [bold]interviewer report {sid}[/]", highlight=False)
+    return sid

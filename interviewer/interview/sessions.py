@@ -1,0 +1,207 @@
+"""Interviews: start, answer, resume, list and delete sessions; everything lives in one SQLite file.
+
+The LangGraph checkpointer holds each session's full state; two small tables beside it hold what listing and
+review need without replaying checkpoints (a session's summary and each question's final score)."""
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+
+from ..bank import Bank, Question
+from ..errors import InterviewerError
+from ..grading.answer import MAX_ANSWER_CHARS
+from ..grading.schema import GradeResult
+from .graph import Grade, build_graph, command_of, question_scores
+from .phrasing import LANGS, say
+from .plan import choose_mains
+from .schedule import Card, replay, weak_topics
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS iv_sessions (
+  id TEXT PRIMARY KEY, created TEXT NOT NULL, updated TEXT NOT NULL, model TEXT NOT NULL, lang TEXT NOT NULL,
+  options TEXT NOT NULL, status TEXT NOT NULL, graded INTEGER NOT NULL DEFAULT 0, mean REAL);
+CREATE TABLE IF NOT EXISTS iv_scores (
+  session_id TEXT NOT NULL, question_id TEXT NOT NULL, score REAL NOT NULL, at TEXT NOT NULL,
+  PRIMARY KEY (session_id, question_id));
+"""
+
+
+class SessionNotFound(InterviewerError):
+    pass
+
+
+@dataclass
+class TurnOutput:
+    """What one step of the conversation produced, for a UI or a terminal to show."""
+
+    session_id: str
+    new: list[dict]                  # transcript lines added by this step
+    transcript: list[dict]
+    waiting: dict | None             # the question awaiting an answer, None when the interview is over
+    done: bool
+    last_turn: dict | None = None    # the most recent turn (graded, unscored or skipped)
+    turns: list[dict] = field(default_factory=list)
+
+    @property
+    def last_grade(self) -> GradeResult | None:
+        t = self.last_turn
+        return GradeResult.model_validate(t["grade"]) if t and t.get("grade") else None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Interviews:
+    def __init__(self, bank: Bank, grade: Grade, offline_grade: Callable[[Question, str], GradeResult],
+                 db_path: Path):
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.bank = bank
+        # Two connections: the checkpointer serialises its own with its own lock; ours is guarded by _db_lock.
+        self._conn = sqlite3.connect(db_path, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.executescript(_SCHEMA)
+        self._graph_conn = sqlite3.connect(db_path, check_same_thread=False, timeout=30)
+        self._db_lock = threading.Lock()
+        self._session_locks: dict[str, threading.Lock] = {}
+        self.saver = SqliteSaver(self._graph_conn)
+        self.graph = build_graph(bank, grade, offline_grade, self.saver)
+
+    def close(self) -> None:
+        self._conn.close()
+        self._graph_conn.close()
+
+    # -- conversation ---------------------------------------------------------------------------------------------
+    def start(self, *, model: str = "offline", topics: list[str] | None = None, count: int = 3,
+              difficulty: list[int] | None = None, review: bool = False, lang: str = "ko",
+              seed: int | None = None, questions: list[str] | None = None) -> TurnOutput:
+        """`questions`: exact main questions (ids or wording) instead of a draw."""
+        if lang not in LANGS:
+            raise InterviewerError(f"지원하지 않는 언어입니다: {lang}", hint="ko 또는 en")
+        if questions:
+            mains = [self.bank.find(q) for q in questions]
+            mains = [q.id if q.is_main else q.parent for q in mains]
+            mains = list(dict.fromkeys(mains))
+        else:
+            mains = choose_mains(self.bank, topics=topics, count=count, difficulty=difficulty,
+                                 review=self.cards() if review else None, seed=seed)
+        sid = datetime.now().strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        options = {"topics": topics or [], "count": count, "difficulty": difficulty or [], "review": review,
+                   "mains": mains}
+        now = _now().isoformat(timespec="seconds")
+        with self._db_lock, self._conn:
+            self._conn.execute("INSERT INTO iv_sessions VALUES (?,?,?,?,?,?,?,0,NULL)",
+                               (sid, now, now, model, lang, json.dumps(options, ensure_ascii=False), "active"))
+        welcome = {"role": "interviewer", "kind": "notice", "at": now,
+                   "text": say(lang, "welcome", n=len(mains), review=say(lang, "review") if review else "")}
+        state = {"session_id": sid, "model": model, "lang": lang, "mains": mains, "main_pos": 0, "pending": [],
+                 "current": None, "hints": 0, "answer": None, "block_answers": [], "turns": [],
+                 "transcript": [welcome], "done": False, "quit": False}
+        return self._run(sid, state, before=0)
+
+    def reply(self, session_id: str, text: str) -> TurnOutput:
+        """The candidate's answer or a command (힌트/패스/종료). An unusable answer is refused before anything is
+        recorded, so the caller keeps the text and the session is unchanged."""
+        if text is None or not str(text).strip():
+            raise InterviewerError("답변이 비어 있습니다. 모르면 '모르겠습니다'라고 답해도 됩니다.")
+        if len(text) > MAX_ANSWER_CHARS:
+            raise InterviewerError(f"답변이 너무 깁니다 ({len(text):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요.")
+        with self._lock(session_id):
+            snap = self._snapshot(session_id)
+            if not snap.next:
+                raise InterviewerError("이미 끝난 면접입니다.", hint="새 면접을 시작하세요.")
+            text = text if command_of(text) else text.strip()
+            return self._run(session_id, Command(resume=text), before=len(snap.values["transcript"]))
+
+    def resume(self, session_id: str) -> TurnOutput:
+        """The session as it stands: its transcript and the question waiting for an answer."""
+        snap = self._snapshot(session_id)
+        return self._output(session_id, snap, before=len(snap.values["transcript"]))
+
+    def _lock(self, sid: str) -> threading.Lock:
+        with self._db_lock:
+            return self._session_locks.setdefault(sid, threading.Lock())
+
+    def _config(self, sid: str) -> dict:
+        return {"configurable": {"thread_id": sid}}
+
+    def _snapshot(self, sid: str):
+        snap = self.graph.get_state(self._config(sid))
+        if not snap.values:
+            raise SessionNotFound(f"세션을 찾을 수 없습니다: {sid}", hint="`interviewer sessions list` 로 확인하세요.")
+        return snap
+
+    def _run(self, sid: str, payload, before: int) -> TurnOutput:
+        self.graph.invoke(payload, self._config(sid))
+        snap = self.graph.get_state(self._config(sid))
+        self._record(sid, snap.values)
+        return self._output(sid, snap, before)
+
+    def _output(self, sid: str, snap, before: int) -> TurnOutput:
+        values = snap.values
+        waiting = None
+        for task in snap.tasks:
+            for intr in task.interrupts:
+                waiting = intr.value
+        turns = values.get("turns", [])
+        return TurnOutput(sid, values["transcript"][before:], values["transcript"], waiting,
+                          bool(values.get("done")), turns[-1] if turns else None, turns)
+
+    def _record(self, sid: str, values: dict) -> None:
+        scores = question_scores(values["turns"])
+        mean = round(sum(scores.values()) / len(scores), 2) if scores else None
+        status = "active" if not values.get("done") else "stopped" if values.get("quit") else "finished"
+        now = _now().isoformat(timespec="seconds")
+        at = {t["question_id"]: t["at"] for t in values["turns"]}
+        with self._db_lock, self._conn:
+            self._conn.execute("UPDATE iv_sessions SET updated=?, status=?, graded=?, mean=? WHERE id=?",
+                               (now, status, len(scores), mean, sid))
+            self._conn.executemany("INSERT OR REPLACE INTO iv_scores VALUES (?,?,?,?)",
+                                   [(sid, qid, s, at[qid]) for qid, s in scores.items()])
+
+    # -- sessions -------------------------------------------------------------------------------------------------
+    def list_sessions(self) -> list[dict]:
+        with self._db_lock:
+            rows = self._conn.execute("SELECT id, created, updated, model, lang, options, status, graded, mean "
+                                      "FROM iv_sessions ORDER BY created DESC, id DESC").fetchall()
+        out = []
+        for sid, created, updated, model, lang, options, status, graded, mean in rows:
+            o = json.loads(options)
+            out.append({"id": sid, "created": created, "updated": updated, "model": model, "lang": lang,
+                        "status": status, "graded": graded, "mean": mean, "topics": o["topics"],
+                        "questions": len(o["mains"]), "review": o["review"]})
+        return out
+
+    def meta(self, sid: str) -> dict:
+        for row in self.list_sessions():
+            if row["id"] == sid:
+                return row
+        raise SessionNotFound(f"세션을 찾을 수 없습니다: {sid}", hint="`interviewer sessions list` 로 확인하세요.")
+
+    def values(self, sid: str) -> dict:
+        return self._snapshot(sid).values
+
+    def delete(self, sid: str) -> None:
+        self.meta(sid)
+        with self._db_lock, self._conn:
+            self._conn.execute("DELETE FROM iv_scores WHERE session_id=?", (sid,))
+            self._conn.execute("DELETE FROM iv_sessions WHERE id=?", (sid,))
+        self.saver.delete_thread(sid)
+
+    # -- across sessions ------------------------------------------------------------------------------------------
+    def cards(self) -> dict[str, Card]:
+        with self._db_lock:
+            rows = self._conn.execute("SELECT question_id, score, at FROM iv_scores").fetchall()
+        known = {q.id for q in self.bank}
+        return replay([(qid, s, datetime.fromisoformat(at)) for qid, s, at in rows if qid in known])
+
+    def weak_topics(self) -> list[dict]:
+        return weak_topics(self.cards(), {q.id: q.topics for q in self.bank})

@@ -1,0 +1,318 @@
+"""The interview graph over the real bank and the real offline grader; LLM turns use langchain's fake chat model."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from interviewer.errors import InterviewerError
+from interviewer.grading.llm import LLMGrader
+from interviewer.interview import Interviews
+from interviewer.interview.graph import question_scores
+from interviewer.interview.phrasing import HINT_CAPS
+from interviewer.interview.plan import choose_mains
+from interviewer.interview.report import build_report, to_markdown
+from interviewer.interview.schedule import EF_MIN, Card, replay, review_order
+
+from .conftest import ROOT
+
+MAIN = "relu-over-sigmoid"  # a main question with four sub-questions
+Q = "weight-initialization"  # a main question without sub-questions
+
+
+@pytest.fixture()
+def interviews(full_service, tmp_path):
+    iv = Interviews(full_service.bank, full_service._interview_grade, full_service.offline_grader.grade,
+                    tmp_path / "sessions.sqlite")
+    yield iv
+    iv.close()
+
+
+def excellent(bank, qid: str) -> str:
+    return bank.get(qid).reference
+
+
+def thin(bank, qid: str) -> str:
+    """Only the first key point: a partial answer that misses the rest."""
+    return bank.get(qid).key_points[0].point
+
+
+def test_main_then_sub_questions_in_bank_order(interviews, full_service):
+    bank = full_service.bank
+    out = interviews.start(questions=[MAIN])
+    assert out.waiting["question_id"] == MAIN and out.waiting["kind"] == "main"
+    while not out.done:
+        out = interviews.reply(out.session_id, excellent(bank, out.waiting["question_id"]))
+    # Every sub-question is either asked or announced as skipped, in the bank's order.
+    reached = [line["question_id"] for line in out.transcript if line["kind"] in ("question", "notice")
+               and line.get("question_id")]
+    assert reached == [MAIN] + [s.id for s in bank.subs_of(MAIN)]
+    assert all(t["status"] == "graded" and t["score"] >= 3.5 for t in out.turns)
+    assert out.transcript[-1]["kind"] == "summary"
+
+
+def test_sub_question_already_covered_is_skipped_and_said(interviews, full_service):
+    bank = full_service.bank
+    first_sub = bank.subs_of(MAIN)[0]
+    out = interviews.start(questions=[MAIN])
+    out = interviews.reply(out.session_id, excellent(bank, MAIN) + "\n" + excellent(bank, first_sub.id))
+    notices = [line for line in out.new if line["kind"] == "notice"]
+    assert any(first_sub.question in line["text"] and "건너뜁니다" in line["text"] for line in notices)
+    assert out.waiting["question_id"] in [s.id for s in bank.subs_of(MAIN)[1:]]
+
+
+def test_sub_question_not_covered_is_asked(interviews, full_service):
+    bank = full_service.bank
+    out = interviews.start(questions=[MAIN])
+    out = interviews.reply(out.session_id, thin(bank, MAIN))
+    if out.waiting["kind"] == "follow_up":
+        out = interviews.reply(out.session_id, "패스")
+    assert out.waiting["question_id"] == bank.subs_of(MAIN)[0].id
+    assert not any(line["kind"] == "notice" and "건너뜁니다" in line["text"] for line in out.transcript)
+
+
+def test_missed_key_point_earns_one_follow_up_that_can_recover_credit(interviews, full_service):
+    bank = full_service.bank
+    q = bank.get(Q)
+    out = interviews.start(questions=[Q])
+    out = interviews.reply(out.session_id, thin(bank, Q))
+    main_turn = out.last_turn
+    assert out.waiting["kind"] == "follow_up" and out.waiting["question_id"] == Q
+    values = interviews.values(out.session_id)
+    target = values["current"]["target"]
+    missed = [j for j in main_turn["grade"]["key_points"] if j["status"] in ("missed", "contradicted")]
+    assert target == missed[0]["index"]
+    assert q.key_points[target].point not in out.waiting["question"]  # the question does not give the point away
+    out = interviews.reply(out.session_id, q.key_points[target].point + " " + " ".join(q.key_points[target].terms))
+    follow = out.last_turn
+    assert follow["kind"] == "follow_up" and follow["gain"] > 0
+    assert question_scores(out.turns)[Q] == pytest.approx(min(5, main_turn["score"] + follow["gain"]))
+    # At most one follow-up per question: the next item is not another follow-up on dropout.
+    assert not out.waiting or out.waiting["kind"] != "follow_up"
+
+
+def test_hints_cap_the_score_and_the_ladder_ends(interviews, full_service):
+    bank = full_service.bank
+    out = interviews.start(questions=[Q])
+    sid = out.session_id
+    out = interviews.reply(sid, "힌트")
+    assert "힌트 1/3" in out.new[-1]["text"]
+    out = interviews.reply(sid, "hint")
+    assert "힌트 2/3" in out.new[-1]["text"] and out.waiting["hints"] == 2
+    out = interviews.reply(sid, excellent(bank, Q))
+    turn = out.last_turn
+    assert turn["hints"] == 2 and turn["grade"]["score"] > HINT_CAPS[2]
+    assert turn["score"] == HINT_CAPS[2] and "hint_cap:2" in turn["grade"]["flags"]
+
+
+def test_hint_ladder_has_an_end(interviews):
+    out = interviews.start(questions=[Q])
+    for _ in range(3):
+        out = interviews.reply(out.session_id, "힌트")
+    out = interviews.reply(out.session_id, "힌트")
+    assert "더 드릴 힌트가 없습니다" in out.new[-1]["text"] and out.waiting["hints"] == 3
+
+
+def test_dont_know_gets_a_kind_reply_with_the_model_answer_and_no_praise(interviews, full_service):
+    out = interviews.start(questions=[Q, MAIN])
+    out = interviews.reply(out.session_id, "잘 모르겠습니다.")
+    reaction = next(line for line in out.new if line["kind"] == "reaction")
+    assert "괜찮습니다" in reaction["text"] and "좋습니다" not in reaction["text"]
+    assert full_service.bank.get(Q).reference.split()[0] in reaction["text"]
+    assert out.last_turn["grade"]["dont_know"] and out.waiting["question_id"] == MAIN  # no follow-up
+
+
+def test_skip_and_quit_commands(interviews):
+    out = interviews.start(questions=[Q, MAIN])
+    out = interviews.reply(out.session_id, "패스")
+    assert out.last_turn["status"] == "skipped" and out.last_turn["score"] is None
+    assert out.waiting["question_id"] == MAIN
+    out = interviews.reply(out.session_id, "quit")
+    assert out.done and out.waiting is None
+    assert interviews.meta(out.session_id)["status"] == "stopped"
+    with pytest.raises(InterviewerError, match="끝난"):
+        interviews.reply(out.session_id, "답")
+
+
+@pytest.mark.parametrize("text, message", [("", "비어"), ("   \n", "비어"), ("가" * 4001, "너무 깁니다")])
+def test_unusable_answer_is_refused_and_the_session_is_unchanged(interviews, text, message):
+    out = interviews.start(questions=[Q])
+    before = interviews.values(out.session_id)
+    with pytest.raises(InterviewerError, match=message):
+        interviews.reply(out.session_id, text)
+    assert interviews.values(out.session_id) == before
+    assert interviews.resume(out.session_id).waiting["question_id"] == Q
+
+
+def test_binary_and_emoji_answers_are_graded_not_crashed(interviews):
+    out = interviews.start(questions=[Q, MAIN])
+    out = interviews.reply(out.session_id, "\x00\x01\x02 🙂🙂 드롭아웃 \ufffd")
+    assert out.last_turn["status"] in ("graded", "unscored")
+
+
+def test_unknown_session_is_a_clear_error(interviews):
+    with pytest.raises(InterviewerError, match="세션을 찾을 수 없습니다"):
+        interviews.resume("nope")
+
+
+def _llm_turn(n: int, statuses: list[str], follow_up: str) -> dict:
+    return {"key_points": [{"status": s, "evidence": ""} for s in statuses[:n]], "off_topic": False,
+            "dont_know": False, "wrong_claims": [], "feedback_good": "핵심 하나를 설명했습니다.",
+            "feedback_missing": "나머지가 빠졌습니다.", "follow_up_question": follow_up}
+
+
+def test_llm_mode_one_call_per_turn_gives_grade_and_follow_up(full_service, tmp_path, fake_llm):
+    bank = full_service.bank
+    n = len(bank.get(Q).key_points)
+    statuses = ["covered"] + ["missed"] * (n - 1)
+    model = fake_llm(_llm_turn(n, statuses, "앙상블 관점에서는 어떻게 해석할 수 있을까요?"),
+                     _llm_turn(n, ["covered"] * n, ""))
+    grader = LLMGrader(model, "fake", full_service.offline_grader, full_service.settings.prompts_dir)
+    calls = []
+
+    def grade(q, answer, spec, follow_up):
+        calls.append(follow_up)
+        return grader.grade(q, answer, follow_up=follow_up)
+
+    iv = Interviews(bank, grade, full_service.offline_grader.grade, tmp_path / "s.sqlite")
+    out = iv.start(questions=[Q], model="fake")
+    out = iv.reply(out.session_id, thin(bank, Q))
+    assert out.last_turn["grade"]["grader"] == "fake" and calls == [True]
+    assert out.waiting["kind"] == "follow_up" and "앙상블 관점" in out.waiting["question"]
+    out = iv.reply(out.session_id, "여러 서브네트워크를 평균하는 앙상블 효과가 있습니다.")
+    assert calls == [True, False] and out.last_turn["gain"] > 0 and out.done
+
+
+def test_grader_failure_is_unscored_and_the_interview_goes_on(full_service, tmp_path, fake_llm):
+    bank = full_service.bank
+    grader = LLMGrader(fake_llm(ConnectionError("server down")), "fake", full_service.offline_grader,
+                       full_service.settings.prompts_dir)
+    iv = Interviews(bank, lambda q, a, s, f: grader.grade(q, a, follow_up=f), full_service.offline_grader.grade,
+                    tmp_path / "s.sqlite")
+    out = iv.start(questions=[Q, MAIN], model="fake")
+    out = iv.reply(out.session_id, thin(bank, Q))
+    assert out.last_turn["status"] == "unscored" and out.last_turn["score"] is None
+    assert "채점하지 못했습니다" in out.new[-2]["text"] and out.waiting["question_id"] == MAIN
+    assert Q not in question_scores(out.turns)  # never a fake 0
+
+
+_KILLED_CHILD = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from interviewer.service import Service
+    from interviewer.settings import Settings
+    svc = Service(Settings(data_dir=Path(sys.argv[1])))
+    out = svc.interviews.start(questions=["weight-initialization", "{main}"])
+    out = svc.interviews.reply(out.session_id, svc.bank.get("weight-initialization").reference)
+    print(out.session_id, flush=True)
+    time.sleep(600)
+""").replace("{main}", MAIN)
+
+
+def test_session_survives_a_killed_process(full_service, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_CHILD, str(full_service.settings.data_dir)],
+                             stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        sid = child.stdout.readline().strip()
+        assert sid, "the child did not start a session"
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    iv = full_service.interviews
+    out = iv.resume(sid)
+    assert [t["question_id"] for t in out.turns] == [Q] and out.turns[0]["status"] == "graded"
+    assert not out.done and out.waiting is not None
+    out = iv.reply(sid, "패스")
+    assert len(out.turns) == 2
+
+
+def test_sessions_are_listed_reported_and_deleted(interviews, full_service):
+    bank = full_service.bank
+    out = interviews.start(questions=[Q])
+    out = interviews.reply(out.session_id, excellent(bank, Q))
+    sid = out.session_id
+    row = interviews.meta(sid)
+    assert row["graded"] == 1 and row["mean"] == out.turns[0]["score"]
+    report = build_report(row, interviews.values(sid), bank)
+    assert report["questions"][0]["question_id"] == Q
+    assert report["questions"][0]["key_points"] and report["questions"][0]["model_answer"]
+    assert {t["topic"] for t in report["topics"]} == set(bank.get(Q).topics)
+    md = to_markdown(report)
+    assert "## 주제별 평균" in md and bank.get(Q).question in md
+    interviews.delete(sid)
+    assert sid not in [r["id"] for r in interviews.list_sessions()]
+    assert Q not in interviews.cards()
+    with pytest.raises(InterviewerError):
+        interviews.resume(sid)
+
+
+def test_concurrent_sessions_never_mix(interviews, full_service):
+    bank = full_service.bank
+    qids = [q.id for q in bank.mains() if q.gradable][:20]
+    results: dict[str, object] = {}
+
+    def run(qid):
+        out = interviews.start(questions=[qid])
+        out = interviews.reply(out.session_id, f"{qid} " + excellent(bank, qid)[:200])
+        results[qid] = out
+
+    threads = [threading.Thread(target=run, args=(q,)) for q in qids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({o.session_id for o in results.values()}) == 20
+    for qid, out in results.items():
+        values = interviews.values(out.session_id)
+        assert values["turns"][0]["question_id"] == qid and values["turns"][0]["answer"].startswith(qid)
+
+
+# -- spaced repetition --------------------------------------------------------------------------------------------
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_sm2_intervals_grow_with_good_recall():
+    c = Card("q")
+    intervals, efs = [], []
+    for day in range(3):
+        c = c.review(5, T0 + timedelta(days=day))
+        intervals.append(c.interval)
+        efs.append(c.ef)
+    assert intervals == [1, 6, round(6 * 2.7)] and efs == [2.6, 2.7, 2.8]
+    assert c.due == T0 + timedelta(days=2 + 16)
+
+
+def test_sm2_failure_resets_and_easiness_has_a_floor():
+    c = Card("q").review(5, T0).review(4, T0 + timedelta(days=1))
+    assert c.reps == 2 and c.interval == 6
+    c = c.review(1, T0 + timedelta(days=7))
+    assert c.reps == 0 and c.interval == 1
+    for i in range(10):
+        c = c.review(0, T0 + timedelta(days=8 + i))
+    assert c.ef == EF_MIN
+
+
+def test_review_orders_due_and_weakest_first(full_service):
+    now = T0 + timedelta(days=3)
+    cards = replay([("overfitting", 4.0, T0), ("dropout", 1.0, T0), ("optimizers", 0.5, T0 + timedelta(days=3)),
+                    ("dl-vs-ml", 5.0, T0), ("dl-vs-ml", 5.0, T0 + timedelta(days=1))])
+    order = [c.question_id for c in review_order(cards, now)]
+    assert order[:2] == ["dropout", "overfitting"]  # due now, weaker first
+    assert order[2:] == ["optimizers", "dl-vs-ml"]  # not yet due, weaker first
+    mains = choose_mains(full_service.bank, count=4, review=cards, now=now, seed=1)
+    # dropout is a sub-question of batch-normalization, so that main question comes first
+    assert mains == ["batch-normalization", "overfitting", "optimizers", "dl-vs-ml"]
+    with pytest.raises(InterviewerError, match="복습할 기록"):
+        choose_mains(full_service.bank, review={})
+
+
+def test_unknown_topic_and_empty_selection_are_clear(full_service):
+    with pytest.raises(InterviewerError, match="없는 주제"):
+        choose_mains(full_service.bank, topics=["quantum"])
