@@ -405,5 +405,29 @@ def report_(
         sys.stdout.write(text)
 
 
+@app.command("ui")
+def ui(
+    host: Annotated[str, typer.Option(help="들을 주소 (기본: 이 컴퓨터만)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="포트")] = 7860,
+    model: ModelOpt = None,
+    auth: Annotated[Optional[str], typer.Option(help="USER:PASS 로 로그인 요구")] = None,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="브라우저를 엽니다")] = False,
+):
+    """웹 화면(Gradio)으로 면접을 봅니다: 채팅, 채점 패널, 리포트, 기록."""
+    from .ui.app import launch
+
+    credentials = None
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise typer.BadParameter("--auth 는 USER:PASS 형식입니다.")
+        credentials = (user, password)
+    svc = _service()
+    if model:
+        svc.grader(model)  # an unusable model spec fails here, before the page is served
+    err.print(f"색인을 확인하는 중... 준비되면 http://{host}:{port} 에서 엽니다.")
+    launch(svc, host=host, port=port, model=model, auth=credentials, open_browser=open_browser)
+
+
 def main() -> None:
     app()

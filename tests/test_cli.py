@@ -18,7 +18,7 @@ def env(full_service):
 
 @pytest.mark.parametrize("args", [[], ["bank"], ["bank", "check"], ["bank", "list"], ["bank", "import"], ["index"],
                                   ["search"], ["grade"], ["eval"], ["chat"], ["simulate"],
-                                  ["sessions"], ["sessions", "list"], ["report"]])
+                                  ["sessions"], ["sessions", "list"], ["report"], ["ui"]])
 def test_every_command_has_help(args):
     r = runner.invoke(app, args + ["--help"])
     assert r.exit_code == 0 and "Usage" in r.output
