@@ -51,6 +51,21 @@ def show(console: Console, out: TurnOutput, *, include_candidate: bool = False) 
         console.print(f"[{style}]{line['text']}[/]" if style else line["text"], highlight=False)
 
 
+def _reply(console: Console, iv, sid: str, answer: str) -> TurnOutput:
+    """The reply, with the interviewer's words shown live while a streaming model writes them."""
+    from rich.live import Live
+    from rich.text import Text
+
+    out = None
+    with Live(Text(""), console=console, transient=True, refresh_per_second=8) as live:
+        for event in iv.reply_stream(sid, answer):
+            if isinstance(event, str):
+                live.update(Text(event, style="dim"))
+            else:
+                out = event
+    return out
+
+
 def chat(svc: Service, console: Console, *, resume: str | None = None, **options) -> str:
     iv = svc.interviews
     if resume:
@@ -68,7 +83,7 @@ def chat(svc: Service, console: Console, *, resume: str | None = None, **options
             console.print(f"\n세션을 저장했습니다. 이어서 하려면: [bold]interviewer chat --resume {sid}[/]")
             return sid
         try:
-            out = iv.reply(sid, answer)
+            out = _reply(console, iv, sid, answer)
         except InterviewerError as e:
             console.print(f"[red]{e}[/]", highlight=False)
             continue

@@ -106,15 +106,16 @@ class Service:
         return self.grader(model).grade(q, answer)
 
     # -- interviews -----------------------------------------------------------------------------------------------
-    def _interview_grade(self, q: Question, answer: str, model: str, follow_up: bool) -> GradeResult:
+    def _interview_grade(self, q: Question, answer: str, model: str, follow_up: bool,
+                         on_text: Callable[[str], None] | None = None) -> GradeResult:
         grader = self.grader(model)
         if grader is self.offline_grader:
             return grader.grade(q, answer)
         if model.startswith("local"):
             # The in-process server answers one request at a time on two cores; queue here, not in its socket.
             with self._grade_lock:
-                return grader.grade(q, answer, follow_up=follow_up)
-        return grader.grade(q, answer, follow_up=follow_up)
+                return grader.grade(q, answer, follow_up=follow_up, on_text=on_text)
+        return grader.grade(q, answer, follow_up=follow_up, on_text=on_text)
 
     def start_interview(self, *, model: str | None = None, **options):
         """A new interview; the model is checked and the index made ready before the first question."""

@@ -176,9 +176,9 @@ def test_llm_mode_one_call_per_turn_gives_grade_and_follow_up(full_service, tmp_
     grader = LLMGrader(model, "fake", full_service.offline_grader, full_service.settings.prompts_dir)
     calls = []
 
-    def grade(q, answer, spec, follow_up):
+    def grade(q, answer, spec, follow_up, on_text):
         calls.append(follow_up)
-        return grader.grade(q, answer, follow_up=follow_up)
+        return grader.grade(q, answer, follow_up=follow_up, on_text=on_text)
 
     iv = Interviews(bank, grade, full_service.offline_grader.grade, tmp_path / "s.sqlite")
     out = iv.start(questions=[Q], model="fake")
@@ -189,11 +189,28 @@ def test_llm_mode_one_call_per_turn_gives_grade_and_follow_up(full_service, tmp_
     assert calls == [True, False] and out.last_turn["gain"] > 0 and out.done
 
 
+def test_llm_turn_streams_the_interviewers_words(full_service, tmp_path, fake_llm):
+    bank = full_service.bank
+    n = len(bank.get(Q).key_points)
+    follow = "대칭성이 깨지지 않으면 어떤 일이 생길까요?"
+    model = fake_llm(_llm_turn(n, ["covered"] + ["missed"] * (n - 1), follow))
+    grader = LLMGrader(model, "fake", full_service.offline_grader, full_service.settings.prompts_dir)
+    iv = Interviews(bank, lambda q, a, s, f, cb: grader.grade(q, a, follow_up=f, on_text=cb),
+                    full_service.offline_grader.grade, tmp_path / "s.sqlite")
+    out = iv.start(questions=[Q], model="fake")
+    events = list(iv.reply_stream(out.session_id, thin(bank, Q)))
+    drafts, final = events[:-1], events[-1]
+    assert len(drafts) >= 3 and all(isinstance(d, str) for d in drafts)
+    assert all(len(a) <= len(b) for a, b in zip(drafts, drafts[1:]))  # each draft extends the last
+    assert drafts[-1].endswith(follow) and "핵심 하나를 설명했습니다." in drafts[0] + drafts[-1]
+    assert final.waiting["kind"] == "follow_up" and follow in final.waiting["question"]
+
+
 def test_grader_failure_is_unscored_and_the_interview_goes_on(full_service, tmp_path, fake_llm):
     bank = full_service.bank
     grader = LLMGrader(fake_llm(ConnectionError("server down")), "fake", full_service.offline_grader,
                        full_service.settings.prompts_dir)
-    iv = Interviews(bank, lambda q, a, s, f: grader.grade(q, a, follow_up=f), full_service.offline_grader.grade,
+    iv = Interviews(bank, lambda q, a, s, f, cb: grader.grade(q, a, follow_up=f, on_text=cb), full_service.offline_grader.grade,
                     tmp_path / "s.sqlite")
     out = iv.start(questions=[Q, MAIN], model="fake")
     out = iv.reply(out.session_id, thin(bank, Q))

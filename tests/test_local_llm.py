@@ -52,6 +52,38 @@ def test_streaming_yields_several_chunks(full_service, smollm2):
     assert len(chunks) > 2 and "".join(chunks).strip()
 
 
+def test_interview_turn_against_the_real_server_streams_and_goes_on(full_service, smollm2, tmp_path):
+    from interviewer.interview import Interviews, TurnOutput
+
+    iv = Interviews(full_service.bank, full_service._interview_grade, full_service.offline_grader.grade,
+                    tmp_path / "s.sqlite")
+    out = iv.start(questions=["weight-initialization", "overfitting"], model=smollm2)
+    events = list(iv.reply_stream(out.session_id, "가중치를 0으로 두면 대칭성 때문에 모든 뉴런이 같아집니다."))
+    final = events[-1]
+    assert isinstance(final, TurnOutput) and final.last_turn["status"] in ("graded", "unscored")
+    if final.last_turn["status"] == "graded":
+        assert any(isinstance(e, str) and e for e in events[:-1])  # the feedback was streamed as it was written
+    else:
+        assert final.last_turn["score"] is None  # unscored, never a fake 0
+    assert final.waiting is not None and not final.done  # the interview goes on either way
+
+
+def test_persona_candidate_played_by_the_real_server(full_service, smollm2):
+    from typer.testing import CliRunner
+
+    from interviewer.cli import app
+
+    r = CliRunner().invoke(app, ["simulate", "--candidate", "weak", "--candidate-model", smollm2, "--count", "1",
+                                 "--seed", "3", "--json"],
+                           env={"INTERVIEWER_DATA_DIR": str(full_service.settings.data_dir)})
+    assert r.exit_code == 0, r.output
+    import json
+
+    data = json.loads(r.stdout[r.stdout.index("{"):])
+    assert data["turns"] and all(t["answer"] for t in data["turns"] if t["status"] != "skipped")
+    assert data["turns"][0]["kind"] == "main" and data["turns"][0]["grade"]["grader"] == "offline"
+
+
 def test_a_killed_server_gives_a_clear_unscored_result(full_service, smollm2):
     grader = LLMGrader(make_chat_model(smollm2, full_service.settings.data_dir), smollm2,
                        full_service.offline_grader, full_service.settings.prompts_dir)

@@ -167,3 +167,22 @@ def test_interview_in_headless_chromium(app_url):
         expect(page.locator("#history-table")).to_contain_text(session, timeout=30_000)
         expect(page.locator("#review")).to_contain_text("약한 주제")
         browser.close()
+
+
+def test_send_stream_shows_drafts_before_the_final_view(ui_service, fake_llm):
+    from interviewer.grading.llm import LLMGrader
+
+    q = ui_service.bank.get("weight-initialization")
+    n = len(q.key_points)
+    reply = {"key_points": [{"status": "covered", "evidence": ""}] + [{"status": "missed", "evidence": ""}] * (n - 1),
+             "off_topic": False, "dont_know": False, "wrong_claims": [], "feedback_good": "대칭성 깨기를 설명했습니다.",
+             "feedback_missing": "분산 유지가 빠졌습니다.", "follow_up_question": "층마다 분산은 어떻게 될까요?"}
+    ui_service._graders["fake"] = LLMGrader(fake_llm(reply), "fake", ui_service.offline_grader,
+                                            ui_service.settings.prompts_dir)
+    h = Handlers(ui_service)
+    out = h.svc.interviews.start(questions=[q.id], model="fake")
+    views = list(h.send_stream(out.session_id, q.key_points[0].point))
+    drafts, final = views[:-1], views[-1]
+    assert len(drafts) >= 2 and all(d.chat[-1]["content"].endswith("▌") for d in drafts)
+    assert all(d.chat[-2] == {"role": "user", "content": q.key_points[0].point} for d in drafts)
+    assert "층마다 분산은 어떻게 될까요?" in final.chat[-1]["content"] and "점수" in final.grade_md

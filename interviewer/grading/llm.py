@@ -3,12 +3,14 @@
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.output_parsers import PydanticOutputParser
 from langchain_core.exceptions import OutputParserException
+from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, Field, ValidationError
 
 from ..bank import Question
@@ -72,6 +74,18 @@ _SHAPE = ('{"key_points": [{"status": "covered|partial|missed|contradicted", "ev
 _TURN_SHAPE = _SHAPE[:-1] + ', "follow_up_question": "<한국어 질문 또는 빈 문자열>"}'
 
 
+def _draft(text: str) -> str:
+    """What the interviewer has said so far in a partial JSON reply (its free-text fields, in order)."""
+    try:
+        partial = parse_partial_json(text) if text.lstrip().startswith("{") else None
+    except Exception:  # not JSON yet, or not JSON at all: nothing to show
+        return ""
+    if not isinstance(partial, dict):
+        return ""
+    parts = [str(partial.get(k) or "").strip() for k in ("feedback_good", "feedback_missing", "follow_up_question")]
+    return "\n".join(p for p in parts if p)
+
+
 def _escape(answer: str) -> str:
     # Forged delimiters inside the answer cannot close our block: angle brackets become look-alikes.
     return answer.replace("<", "‹").replace(">", "›")
@@ -108,8 +122,24 @@ class LLMGrader:
                       follow_up=follow_up)
         return [SystemMessage(system), HumanMessage(user)]
 
-    def grade(self, question: Question, answer: str, *, follow_up: bool = False) -> GradeResult:
-        """`follow_up`: also phrase the interview's follow-up question in the same call."""
+    def _invoke(self, runnable, msgs, on_text: Callable[[str], None] | None):
+        """One model call; with `on_text`, streamed, and the interviewer's words are passed on as they grow."""
+        if on_text is None:
+            return runnable.invoke(msgs)
+        acc, shown = None, ""
+        for chunk in runnable.stream(msgs):
+            acc = chunk if acc is None else acc + chunk
+            draft = _draft(acc.content if isinstance(acc.content, str) else "")
+            if draft and draft != shown:
+                on_text(draft)
+                shown = draft
+        if acc is None:
+            raise GradeReplyError("the model returned nothing")
+        return acc
+
+    def grade(self, question: Question, answer: str, *, follow_up: bool = False,
+              on_text: Callable[[str], None] | None = None) -> GradeResult:
+        """`follow_up`: also phrase the interview's follow-up question in the same call. `on_text`: stream."""
         start = time.perf_counter()
         offline = self.offline.grade(question, answer)
         prepared = prepare(answer)
@@ -128,7 +158,7 @@ class LLMGrader:
         parser = self.parsers[follow_up]
         for attempt in range(self.max_reasks + 1):
             try:
-                raw = runnable.invoke(msgs)
+                raw = self._invoke(runnable, msgs, on_text)
             except Exception as e:  # server down, timeout, context overflow: unscored, session intact
                 if type(e).__name__ == "LengthFinishReasonError" and attempt < self.max_reasks:
                     # The model answered but ran past the token limit (small models loop): ask again, shorter.

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any, Literal, TypedDict
 
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
@@ -48,7 +49,8 @@ class InterviewState(TypedDict, total=False):
     quit: bool
 
 
-Grade = Callable[[Question, str, str, bool], GradeResult]  # (question, answer, model spec, want follow-up)
+# (question, answer, model spec, want a follow-up phrased, stream callback for the interviewer's words or None)
+Grade = Callable[[Question, str, str, bool, Callable[[str], None] | None], GradeResult]
 
 
 def _now() -> str:
@@ -150,8 +152,9 @@ def build_graph(bank: Bank, grade: Grade, offline_grade: Callable[[Question, str
         item, lang, answer = state["current"], state["lang"], state["answer"]
         q = bank.get(item["question_id"])
         want_follow_up = item["kind"] != "follow_up"
+        writer = get_stream_writer()
         try:
-            result = grade(q, answer, state["model"], want_follow_up)
+            result = grade(q, answer, state["model"], want_follow_up, lambda text: writer({"draft": text}))
         except Exception as e:  # a grader failure costs this turn its score, never the session
             result = GradeResult(question_id=q.id, grader=state["model"],
                                  unscored_reason=f"{type(e).__name__}: {str(e)[:200]}")

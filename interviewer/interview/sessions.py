@@ -7,7 +7,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -110,16 +110,33 @@ class Interviews:
     def reply(self, session_id: str, text: str) -> TurnOutput:
         """The candidate's answer or a command (힌트/패스/종료). An unusable answer is refused before anything is
         recorded, so the caller keeps the text and the session is unchanged."""
+        out = None
+        for event in self.reply_stream(session_id, text):
+            out = event if isinstance(event, TurnOutput) else out
+        return out
+
+    def reply_stream(self, session_id: str, text: str) -> Iterator[str | TurnOutput]:
+        """Like `reply`, yielding the interviewer's words as a model streams them (drafts, each the whole text so
+        far), then the TurnOutput. The answer is checked before the first yield."""
         if text is None or not str(text).strip():
             raise InterviewerError("답변이 비어 있습니다. 모르면 '모르겠습니다'라고 답해도 됩니다.")
         if len(text) > MAX_ANSWER_CHARS:
             raise InterviewerError(f"답변이 너무 깁니다 ({len(text):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요.")
-        with self._lock(session_id):
-            snap = self._snapshot(session_id)
+        if not self._snapshot(session_id).next:
+            raise InterviewerError("이미 끝난 면접입니다.", hint="새 면접을 시작하세요.")
+        return self._stream(session_id, text if command_of(text) else text.strip())
+
+    def _stream(self, sid: str, text: str) -> Iterator[str | TurnOutput]:
+        with self._lock(sid):
+            snap = self._snapshot(sid)
             if not snap.next:
                 raise InterviewerError("이미 끝난 면접입니다.", hint="새 면접을 시작하세요.")
-            text = text if command_of(text) else text.strip()
-            return self._run(session_id, Command(resume=text), before=len(snap.values["transcript"]))
+            for chunk in self.graph.stream(Command(resume=text), self._config(sid), stream_mode="custom"):
+                if isinstance(chunk, dict) and "draft" in chunk:
+                    yield chunk["draft"]
+            snap_after = self.graph.get_state(self._config(sid))
+            self._record(sid, snap_after.values)
+            yield self._output(sid, snap_after, len(snap.values["transcript"]))
 
     def resume(self, session_id: str) -> TurnOutput:
         """The session as it stands: its transcript and the question waiting for an answer."""

@@ -81,7 +81,8 @@ def build(svc: Service, *, model: str | None = None) -> gr.Blocks:
                 pending = (chat or []) + [{"role": "user", "content": text},
                                           {"role": "assistant", "content": "_채점 중… (grading)_"}]
                 yield (session_id, gr.update(), pending, gr.update(), gr.update(), "", gr.update(value=""))
-            yield show(h.send(session_id, text), text)
+            for view in h.send_stream(session_id, text):
+                yield show(view, text)
 
         def on_command(word):
             def run(session_id, text):

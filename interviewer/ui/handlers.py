@@ -117,22 +117,41 @@ class Handlers:
 
     def send(self, session_id: str | None, text: str) -> View:
         """An answer or a command word. A refused answer keeps its text in the box and changes nothing."""
+        view = None
+        for view in self.send_stream(session_id, text):
+            pass
+        return view
+
+    def send_stream(self, session_id: str | None, text: str):
+        """Like `send`, yielding a View per streamed draft of the interviewer's words (a model that streams),
+        then the final View."""
         if not session_id:
-            return View(None, [], grade_markdown(None), "", message="먼저 '면접 시작'을 누르세요. (Start first.)",
-                        keep_text=True)
+            yield View(None, [], grade_markdown(None), "", message="먼저 '면접 시작'을 누르세요. (Start first.)",
+                       keep_text=True)
+            return
         if text and len(text) > MAX_ANSWER_CHARS:
             current = self.resume(session_id)
             current.message = (f"답변이 너무 깁니다 ({len(text):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요. "
                                "(보내지 않았습니다 / not sent)")
             current.keep_text = True
-            return current
+            yield current
+            return
         try:
-            out = self.svc.interviews.reply(session_id, text or "")
+            events = self.svc.interviews.reply_stream(session_id, text or "")
+            before = None
+            for event in events:
+                if isinstance(event, str):
+                    if before is None:
+                        before = self.resume(session_id)
+                        before.chat = before.chat + [{"role": "user", "content": text}]
+                    yield View(session_id, before.chat + [{"role": "assistant", "content": event + " ▌"}],
+                               before.grade_md, before.passages_md)
+                else:
+                    yield _view(event)
         except InterviewerError as e:
             current = self.resume(session_id)
             current.message, current.keep_text = _message(e), True
-            return current
-        return _view(out)
+            yield current
 
     def resume(self, session_id: str | None) -> View:
         if not session_id:
