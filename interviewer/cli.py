@@ -249,8 +249,12 @@ def eval_(
         sys.stdout.write(text + "\n")
 
 
-def _interview_options(topic, count, difficulty, review, lang) -> dict:
-    return {"topics": topic or [], "count": count, "difficulty": difficulty or [], "review": review, "lang": lang}
+def _interview_options(topic, count, difficulty, review, lang, question=None) -> dict:
+    return {"topics": topic or [], "count": count, "difficulty": difficulty or [], "review": review, "lang": lang,
+            "questions": question or None}
+
+
+QuestionOpt = Annotated[Optional[list[str]], typer.Option("--question", help="이 본 질문들을 차례로 (id 또는 문구, 여러 번 가능)")]
 
 
 TopicOpt = Annotated[Optional[list[str]], typer.Option("--topic", "--topics", help="주제 태그 (여러 번 가능)")]
@@ -269,11 +273,13 @@ def chat_(
     review: Annotated[bool, typer.Option(help="복습할 때가 된 질문과 약한 질문부터")] = False,
     resume: Annotated[Optional[str], typer.Option(help="이어서 할 세션 id")] = None,
     lang: LangOpt = "ko",
+    question: QuestionOpt = None,
 ):
     """터미널 면접: 본 질문, 꼬리질문, 빠진 점을 묻는 추가 질문. '힌트', '패스', '종료'를 쓸 수 있습니다."""
     from .chat import chat
 
-    chat(_service(), out, resume=resume, model=model, **_interview_options(topic, count, difficulty, review, lang))
+    chat(_service(), out, resume=resume, model=model,
+         **_interview_options(topic, count, difficulty, review, lang, question))
 
 
 @app.command("simulate")
@@ -285,6 +291,7 @@ def simulate_(
     count: CountOpt = 3,
     difficulty: DifficultyOpt = None,
     seed: Annotated[Optional[int], typer.Option(help="질문 선택 난수 시드")] = None,
+    question: QuestionOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="결과 전체를 JSON으로")] = False,
 ):
     """사람 없이 면접 한 번을 진행합니다: 후보는 답변 파일이거나 LLM 페르소나입니다."""
@@ -303,7 +310,7 @@ def simulate_(
     else:
         raise InterviewerError(f"후보를 찾을 수 없습니다: {candidate}", hint="JSONL 파일 경로나 " + ", ".join(PERSONAS))
     result = simulate(svc.interviews, svc.bank, player, lambda: svc.start_interview(
-        model=model, seed=seed, **_interview_options(topic, count, difficulty, False, "ko")))
+        model=model, seed=seed, **_interview_options(topic, count, difficulty, False, "ko", question)))
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, indent=1) + "\n")
         return

@@ -125,8 +125,9 @@ def test_import_command(tmp_path):
 
 def test_chat_runs_an_interview_on_stdin_and_can_be_resumed(env):
     # skip the first question, answer the next with two lines, then stop at end of input
-    answers = "패스\n가중치를 0으로 두면 대칭성 때문에 모든 뉴런이 같아집니다.\nHe 초기화를 씁니다.\n\n"
-    r = runner.invoke(app, ["chat", "--topic", "optimization", "--count", "2"], input=answers, env=env)
+    answers = "패스\n과적합은 훈련 데이터에만 지나치게 맞아 일반화가 안 되는 현상입니다.\n드롭아웃과 L2 정규화, 데이터 증강으로 줄입니다.\n\n"
+    questions = ["--question", "weight-initialization", "--question", "overfitting", "--question", "dl-vs-ml"]
+    r = runner.invoke(app, ["chat", *questions], input=answers, env=env)
     assert r.exit_code == 0, r.output
     assert "점수" in r.output and "넘어가겠습니다" in r.output and "--resume" in r.output
     sid = r.output.split("--resume")[-1].split()[0]

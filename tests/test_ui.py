@@ -80,6 +80,12 @@ def test_history_review_and_resume_after_a_server_restart(handlers, ui_service, 
     assert again.resume("missing-session").message
 
 
+def test_difficulty_filters_the_draw(handlers, ui_service):
+    v = handlers.start([], 10, False, "offline", "ko", [3])
+    asked = [ui_service.bank.get(q) for q in ui_service.interviews.values(v.session_id)["mains"]]
+    assert asked and all(q.difficulty == 3 for q in asked)
+
+
 def test_unknown_topic_is_a_message_not_a_crash(handlers):
     v = handlers.start(["quantum"], 1, False, "offline", "ko")
     assert v.session_id is None and "quantum" in v.message

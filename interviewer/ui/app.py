@@ -31,6 +31,8 @@ def build(svc: Service, *, model: str | None = None) -> gr.Blocks:
                     with gr.Column(scale=1, min_width=220):
                         topics = gr.CheckboxGroup(h.topics(), label="주제 (Topics, 비우면 전체)", elem_id="topics")
                         count = gr.Slider(1, 10, value=3, step=1, label="본 질문 수 (Main questions)")
+                        difficulty = gr.CheckboxGroup([("쉬움", 1), ("보통", 2), ("어려움", 3)],
+                                                      label="난이도 (Difficulty, 비우면 전체)")
                         review = gr.Checkbox(False, label="복습 모드: 복습할 때가 된 질문부터 (Review)")
                         model_dd = gr.Dropdown(models, value=default_model, label="채점 모델 (Model)")
                         lang = gr.Radio([("한국어", "ko"), ("English", "en")], value="ko", label="면접관 언어 (Language)")
@@ -72,8 +74,8 @@ def build(svc: Service, *, model: str | None = None) -> gr.Blocks:
             keep = gr.update(value=text) if v.keep_text else gr.update(value="")
             return (v.session_id, {"session_id": v.session_id}, v.chat, v.grade_md, v.passages_md, v.message, keep)
 
-        def on_start(topics_, count_, review_, model_, lang_):
-            return show(h.start(topics_, count_, review_, model_, lang_))
+        def on_start(topics_, count_, review_, model_, lang_, difficulty_):
+            return show(h.start(topics_, count_, review_, model_, lang_, difficulty_))
 
         def on_send(session_id, text, chat):
             if session_id and text and text.strip() and len(text) <= MAX_ANSWER_CHARS:
@@ -115,7 +117,7 @@ def build(svc: Service, *, model: str | None = None) -> gr.Blocks:
             v = h.resume((session_id or "").strip())
             return (*show(v), gr.Tabs(selected="interview" if v.session_id else "history"))
 
-        start_btn.click(on_start, [topics, count, review, model_dd, lang], view_outputs)
+        start_btn.click(on_start, [topics, count, review, model_dd, lang, difficulty], view_outputs)
         send_btn.click(on_send, [sid, answer, chatbot], view_outputs)
         answer.submit(on_send, [sid, answer, chatbot], view_outputs)
         for btn, word in ((hint_btn, "힌트"), (skip_btn, "패스"), (quit_btn, "종료")):

@@ -107,10 +107,12 @@ class Handlers:
         self.svc = svc
 
     # -- interview tab --------------------------------------------------------------------------------------------
-    def start(self, topics: list[str], count: int, review: bool, model: str, lang: str) -> View:
+    def start(self, topics: list[str], count: int, review: bool, model: str, lang: str,
+              difficulty: list[int] | None = None) -> View:
         try:
             out = self.svc.start_interview(model=model or None, topics=topics or [], count=int(count),
-                                           review=bool(review), lang=lang or "ko")
+                                           review=bool(review), lang=lang or "ko",
+                                           difficulty=[int(d) for d in difficulty or []])
         except InterviewerError as e:
             return View(None, [], grade_markdown(None), "", message=_message(e))
         return _view(out)
