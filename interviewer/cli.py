@@ -235,10 +235,12 @@ def eval_(
     out_file: Annotated[Optional[Path], typer.Option("--out", help="결과 JSON을 쓸 파일")] = None,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="동시에 채점할 수")] = 1,
     serial: Annotated[bool, typer.Option(help="한 스레드에서 차례로 (디버깅용)")] = False,
+    max_failures: Annotated[int, typer.Option(min=0, help="모델 호출이 연속 N번 실패하면 나머지를 보내지 않음 (0: 끝까지)")] = 5,
 ):
     """답변 모음을 채점하고 gold 점수와의 일치도를 계산합니다."""
     svc = _service()
-    report = svc.evaluate(dataset, model, concurrency=concurrency, serial=serial, progress=_progress("채점"))
+    report = svc.evaluate(dataset, model, concurrency=concurrency, serial=serial, max_failures=max_failures,
+                          progress=_progress("채점"))
     text = json.dumps(report, ensure_ascii=False, indent=1)
     if out_file:
         out_file.write_text(text + "\n", encoding="utf-8")

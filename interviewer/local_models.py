@@ -103,13 +103,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def slots() -> int:
+    """Requests the in-process server decodes together (INTERVIEWER_LOCAL_PARALLEL, default 2)."""
+    return max(1, int(os.environ.get("INTERVIEWER_LOCAL_PARALLEL", 2)))
+
+
 class LocalServer:
     """One in-process llama.cpp server per model file, shared by every caller in this process."""
 
     _servers: dict[str, "LocalServer"] = {}
     _lock = threading.Lock()
 
-    def __init__(self, path: Path, model: LocalModel, threads: int):
+    def __init__(self, path: Path, model: LocalModel, threads: int, parallel: int = 2):
         import xllamacpp
 
         params = xllamacpp.CommonParams()
@@ -118,11 +123,15 @@ class LocalServer:
         params.port = _free_port()
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
-        params.n_ctx = model.n_ctx
-        params.n_parallel = 1
+        # Every slot gets the model's full context: a grading prompt is ~3k tokens plus up to 900 generated, and a
+        # shared (unified) cache would let one long request starve the others. KV memory: ~0.25 GB per slot (1.5B).
+        params.n_ctx = model.n_ctx * parallel
+        params.n_parallel = parallel
+        params.kv_unified = False
         params.use_jinja = True
         params.warmup = False
         self.port = params.port
+        self.parallel = parallel
         self._server = xllamacpp.Server(params)
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
@@ -140,7 +149,7 @@ class LocalServer:
             server = cls._servers.get(str(path))
             if server is None:
                 threads = int(os.environ.get("INTERVIEWER_LOCAL_THREADS", os.cpu_count() or 2))
-                server = cls(path, model, threads)
+                server = cls(path, model, threads, slots())
                 cls._servers[str(path)] = server
             return server
 

@@ -12,6 +12,8 @@ from langchain_core.language_models import BaseChatModel
 from .errors import ConfigError
 
 TIMEOUT_S = 120.0
+# Two cores share the in-process server's slots: a ~1.5k-token grading takes ~35 s alone and twice that beside another.
+LOCAL_TIMEOUT_S = 300.0
 
 
 def is_offline(spec: str | None) -> bool:
@@ -31,7 +33,8 @@ def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0,
         server = LocalServer.get(data_dir, name)
         # Small local models can loop: a bounded reply keeps a bad generation from eating minutes.
         return init_chat_model(name or "local", model_provider="openai", base_url=server.base_url,
-                               api_key="local", max_tokens=max_tokens or 900, **{**common, "max_retries": 0})
+                               api_key="local", max_tokens=max_tokens or 900,
+                               **{**common, "max_retries": 0, "timeout": LOCAL_TIMEOUT_S})
     try:
         if spec.startswith("openai:"):
             if not os.environ.get("OPENAI_API_KEY"):

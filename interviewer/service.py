@@ -27,7 +27,7 @@ class Service:
         self._embedder = embedder
         self._retriever: HybridRetriever | None = None
         self._graders: dict[str, object] = {}
-        self._grade_lock = threading.Lock()
+        self._local_slots: dict[str, threading.BoundedSemaphore] = {}
 
     @cached_property
     def bank(self) -> Bank:
@@ -112,10 +112,18 @@ class Service:
         if grader is self.offline_grader:
             return grader.grade(q, answer)
         if model.startswith("local"):
-            # The in-process server answers one request at a time on two cores; queue here, not in its socket.
-            with self._grade_lock:
+            # The in-process server has a few slots on two cores; a turn waits here for a free slot rather than in the
+            # server's socket, where the client's timeout would run out while queued.
+            with self._slots(model):
                 return grader.grade(q, answer, follow_up=follow_up, on_text=on_text)
         return grader.grade(q, answer, follow_up=follow_up, on_text=on_text)
+
+    def _slots(self, model: str) -> threading.BoundedSemaphore:
+        if model not in self._local_slots:
+            from .local_models import slots
+
+            self._local_slots.setdefault(model, threading.BoundedSemaphore(slots()))
+        return self._local_slots[model]
 
     def start_interview(self, *, model: str | None = None, **options):
         """A new interview; the model is checked and the index made ready before the first question."""
@@ -134,4 +142,9 @@ class Service:
     def evaluate(self, dataset: Path, model: str | None = None, **kwargs) -> dict:
         spec = model or self.settings.model
         grader = self.grader(spec)
-        return evaluate(dataset, self.bank, grader.grade, "offline" if is_offline(spec) else spec, **kwargs)
+        grade = grader.grade
+        if spec.startswith("local"):
+            def grade(q, answer):  # more items in flight than slots wait here, not in the server's socket
+                with self._slots(spec):
+                    return grader.grade(q, answer)
+        return evaluate(dataset, self.bank, grade, "offline" if is_offline(spec) else spec, **kwargs)

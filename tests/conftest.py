@@ -63,13 +63,24 @@ def fake_llm():
     from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
 
-    def make(*replies):
-        def stream():
-            for r in replies:
-                if isinstance(r, Exception):
-                    raise r
-                yield AIMessage(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False))
+    class Queue:
+        """An iterator, not a generator: raising one queued exception leaves the rest of the queue usable."""
 
-        return GenericFakeChatModel(messages=stream())
+        def __init__(self, replies):
+            self.replies = list(replies)
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if not self.replies:
+                raise StopIteration
+            r = self.replies.pop(0)
+            if isinstance(r, Exception):
+                raise r
+            return AIMessage(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False))
+
+    def make(*replies):
+        return GenericFakeChatModel(messages=Queue(replies))
 
     return make

@@ -2,6 +2,7 @@
 
 import json
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,10 @@ from pydantic import BaseModel, Field, ValidationError
 from ..bank import Bank
 from ..errors import InterviewerError
 from . import metrics
+from .llm import CALL_FAILED
 from .schema import GradeResult
+
+MAX_FAILURES_IN_A_ROW = 5
 
 
 class EvalItem(BaseModel):
@@ -74,19 +78,47 @@ def grade_item(ident: str, item: EvalItem | str, bank: Bank, grade: Callable[...
                       error=r.unscored_reason)
 
 
+class Breaker:
+    """Stops a run against a server that keeps failing: after `limit` model-call failures in a row (each already
+    retried by the client on 429/5xx), the remaining items are not sent and say why. Bounds the total retries."""
+
+    def __init__(self, limit: int = MAX_FAILURES_IN_A_ROW):
+        self.limit = limit
+        self.streak = 0
+        self._lock = threading.Lock()
+
+    @property
+    def open(self) -> bool:
+        return self.limit > 0 and self.streak >= self.limit
+
+    def record(self, result: ItemResult) -> None:
+        with self._lock:
+            self.streak = self.streak + 1 if CALL_FAILED in result.flags else 0
+
+    def guard(self, ident: str, item: EvalItem | str, bank: Bank, grade: Callable[..., GradeResult]) -> ItemResult:
+        if self.open:
+            return ItemResult(id=ident, question_id=None, score=None, gold=getattr(item, "gold", None),
+                              tier=getattr(item, "tier", None), flags=["not_sent"],
+                              error=f"모델 호출이 연속 {self.limit}번 실패해 이 항목은 보내지 않았습니다 (서버 상태를 확인하세요)")
+        result = grade_item(ident, item, bank, grade)
+        self.record(result)
+        return result
+
+
 def run(items: list[tuple[str, EvalItem | str]], bank: Bank, grade: Callable[..., GradeResult], *,
-        concurrency: int = 1, serial: bool = False,
+        concurrency: int = 1, serial: bool = False, max_failures: int = MAX_FAILURES_IN_A_ROW,
         progress: Callable[[int, int], None] | None = None) -> list[ItemResult]:
     """Results in input order. `serial` grades in this thread so a debugger or a traceback sees everything."""
     results: list[ItemResult] = []
+    breaker = Breaker(max_failures)
     if serial or concurrency <= 1:
         for i, (ident, item) in enumerate(items, 1):
-            results.append(grade_item(ident, item, bank, grade))
+            results.append(breaker.guard(ident, item, bank, grade))
             if progress:
                 progress(i, len(items))
         return results
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = [pool.submit(grade_item, ident, item, bank, grade) for ident, item in items]
+        futures = [pool.submit(breaker.guard, ident, item, bank, grade) for ident, item in items]
         for i, f in enumerate(futures, 1):
             results.append(f.result())
             if progress:

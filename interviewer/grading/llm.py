@@ -22,6 +22,7 @@ from .schema import Feedback, GradeResult, KeyPointJudgment, Passage, Status, sc
 
 MAX_REASKS = 2
 DISAGREEMENT = 2.0
+CALL_FAILED = "call_failed"  # the provider did not answer (after the client's own retries on 429/5xx)
 _HANGUL = re.compile(r"[가-힣]")
 
 
@@ -168,6 +169,7 @@ class LLMGrader:
                     flags.append(f"reask:{attempt + 1}")
                     continue
                 error = f"모델 호출 실패: {type(e).__name__}: {_short(str(e), 200)}"
+                flags.append(CALL_FAILED)
                 break
             text = raw.content if isinstance(raw.content, str) else str(raw.content)
             try:
@@ -190,7 +192,8 @@ class LLMGrader:
             flags.append("feedback_fallback")
         if reply is None:
             return GradeResult(question_id=question.id, grader=self.name, latency_ms=latency, flags=flags,
-                               unscored_reason=f"모델 출력이 올바르지 않아 채점하지 못했습니다: {error}",
+                               unscored_reason=(f"모델을 호출하지 못해 채점하지 못했습니다: {error}" if CALL_FAILED in flags
+                                                else f"모델 출력이 올바르지 않아 채점하지 못했습니다: {error}"),
                                offline_score=offline.score, passages=offline.passages)
         judgments = [KeyPointJudgment(index=i, point=question.key_points[i].point, status=Status(kp.status),
                                       evidence=kp.evidence or None, support_ids=[f"{question.id}:key_point:{i}"])
