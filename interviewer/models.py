@@ -58,6 +58,33 @@ def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0,
                       hint="offline, openai:MODEL, ollama:MODEL, http://HOST:PORT/v1#MODEL 중 하나")
 
 
+_CONTEXT_WORDS = ("context size", "context length", "context_length", "maximum context", "too many tokens",
+                  "exceeds the available context", "prompt is too long")
+
+
+def describe_call_error(e: BaseException) -> str:
+    """One Korean line for a failed model call, whatever the provider: what happened and what to do."""
+    import openai
+
+    detail = " ".join(str(e).split())[:200]
+    if isinstance(e, openai.APITimeoutError):
+        return "모델 서버가 제한 시간 안에 답하지 않았습니다 (시간 초과). 서버 부하를 확인하거나 더 작은 모델을 쓰세요."
+    if isinstance(e, openai.APIConnectionError):
+        return f"모델 서버에 연결할 수 없습니다 ({detail}). 서버가 켜져 있는지, 주소가 맞는지 확인하세요."
+    if isinstance(e, openai.AuthenticationError):
+        return "API 키가 거부되었습니다 (401). 키를 확인하세요."
+    if isinstance(e, openai.RateLimitError):
+        return "요청 한도를 넘었습니다 (429). 재시도 후에도 실패했습니다; 잠시 뒤에 다시 하거나 --concurrency 를 줄이세요."
+    if isinstance(e, openai.APIStatusError):
+        if any(w in detail.lower() for w in _CONTEXT_WORDS):
+            return f"입력이 모델의 컨텍스트 길이를 넘었습니다 ({detail}). 답변을 줄이거나 컨텍스트가 긴 모델을 쓰세요."
+        return f"모델 서버 오류 (HTTP {e.status_code}): {detail}"
+    if isinstance(e, (ValueError, AttributeError, TypeError, KeyError)):
+        # The client could not read the reply as an OpenAI response (a proxy's HTML page, a truncated body, ...)
+        return f"모델 서버의 응답을 해석할 수 없습니다 (OpenAI 호환 응답이 아님): {type(e).__name__}: {detail}"
+    return f"{type(e).__name__}: {detail}"
+
+
 def _reachable(url: str) -> bool:
     try:
         urllib.request.urlopen(url, timeout=1.5)

@@ -89,7 +89,7 @@ def test_a_killed_server_gives_a_clear_unscored_result(full_service, smollm2):
                        full_service.offline_grader, full_service.settings.prompts_dir)
     LocalServer.stop_all()
     r = grader.grade(full_service.bank.get("dropout"), "뉴런을 무작위로 끈다.")
-    assert r.score is None and "모델 호출 실패" in r.unscored_reason
+    assert r.score is None and "모델 서버에 연결할 수 없습니다" in r.unscored_reason
     assert r.offline_score is not None  # the session keeps its offline grade
 
 

@@ -14,6 +14,7 @@ from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, Field, ValidationError
 
 from ..bank import Question
+from ..models import describe_call_error
 from ..prompts import render
 from .answer import prepare
 from .feedback import _short
@@ -168,7 +169,7 @@ class LLMGrader:
                                                        n_key_points=len(question.key_points)))]
                     flags.append(f"reask:{attempt + 1}")
                     continue
-                error = f"모델 호출 실패: {type(e).__name__}: {_short(str(e), 200)}"
+                error = describe_call_error(e)
                 flags.append(CALL_FAILED)
                 break
             text = raw.content if isinstance(raw.content, str) else str(raw.content)
@@ -192,7 +193,7 @@ class LLMGrader:
             flags.append("feedback_fallback")
         if reply is None:
             return GradeResult(question_id=question.id, grader=self.name, latency_ms=latency, flags=flags,
-                               unscored_reason=(f"모델을 호출하지 못해 채점하지 못했습니다: {error}" if CALL_FAILED in flags
+                               unscored_reason=(f"모델 호출 실패로 채점하지 못했습니다: {error}" if CALL_FAILED in flags
                                                 else f"모델 출력이 올바르지 않아 채점하지 못했습니다: {error}"),
                                offline_score=offline.score, passages=offline.passages)
         judgments = [KeyPointJudgment(index=i, point=question.key_points[i].point, status=Status(kp.status),

@@ -13,6 +13,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from ..bank import Bank, Question
+from ..models import describe_call_error
 from ..grading.schema import CREDIT, GradeResult, Status
 from . import phrasing
 from .phrasing import HINT_CAPS, MAX_HINTS, say
@@ -157,7 +158,7 @@ def build_graph(bank: Bank, grade: Grade, offline_grade: Callable[[Question, str
             result = grade(q, answer, state["model"], want_follow_up, lambda text: writer({"draft": text}))
         except Exception as e:  # a grader failure costs this turn its score, never the session
             result = GradeResult(question_id=q.id, grader=state["model"],
-                                 unscored_reason=f"{type(e).__name__}: {str(e)[:200]}")
+                                 unscored_reason=f"채점하지 못했습니다: {describe_call_error(e)}")
         cap = HINT_CAPS[min(state.get("hints", 0), MAX_HINTS)]
         transcript, pending = list(state["transcript"]), list(state.get("pending", []))
         block = list(state.get("block_answers", [])) + [answer]
