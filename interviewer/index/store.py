@@ -263,8 +263,10 @@ class IndexStore:
     def count(self) -> int:
         return self.collection.count()
 
-    def query(self, embedding: list[float], n: int, where: dict | None = None) -> list[tuple[str, float]]:
-        n = min(n, self.count())
+    def query(self, embedding: list[float], n: int, where: dict | None = None, *,
+              count: int | None = None) -> list[tuple[str, float]]:
+        """`count`: the caller already knows how many chunks there are (a count is a round trip per query)."""
+        n = min(n, self.count() if count is None else count)
         if n <= 0:
             return []
         res = self.collection.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
