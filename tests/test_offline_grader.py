@@ -86,3 +86,14 @@ def test_odd_answers_are_graded_without_crashing(grade, answer):
 def test_grading_is_deterministic(grade):
     assert grade("dropout", GOOD).model_dump(exclude={"latency_ms"}) == \
         grade("dropout", GOOD).model_dump(exclude={"latency_ms"})
+
+
+@pytest.mark.parametrize("own,other,answer", [("dropout", "gpu-for-dl", "뉴런을 랜덤하게 끈다."),
+                                               ("gpu-for-dl", "overfitting", "병렬 연산이 빠르다.")])
+def test_a_thin_answer_whose_evidence_is_elsewhere_keeps_little(grade, own, other, answer):
+    # Too thin to cover the other question's key points (so not off topic by the hard rule), yet retrieval points
+    # away from the question it is graded under.
+    assert grade(own, answer).score >= 1.0
+    r = grade(other, answer)
+    assert not r.off_topic and r.score < 0.05
+    assert any(f.startswith("evidence_elsewhere:") and f != f"evidence_elsewhere:{other}" for f in r.flags)

@@ -35,6 +35,10 @@ class OfflineParams:
     novelty_free: float = 0.25  # share of the answer's weighted vocabulary foreign to the question, unpenalized
     novelty_penalty: float = 1.0  # score lost per unit of foreign vocabulary above that
     relevance_bonus: float = 1.0  # points for being plainly about this question (see _grade)
+    # Retrieval evidence mostly elsewhere scales the score down, from nothing kept at `lo` to all kept at `hi`: a soft
+    # off-topic for answers too thin to cover another question's key points (the hard rule below needs that).
+    elsewhere_lo: float = 0.15
+    elsewhere_hi: float = 0.35
     curve: float = 0.8  # strict statuses mapped onto the usual 0-5 scale (see score_from_judgments)
     other_support_cos: float = 0.9  # a sentence this close to another question's reference is supported there
     off_topic_ratio: float = 1.6  # another question's evidence this many times our own family's
@@ -171,7 +175,11 @@ class OfflineGrader:
         if not (off_topic or dont_know):
             # An answer plainly about this question earns a little even when no key point matched word for word:
             # terse notes are common, and "on topic but thin" must rank above "about something else".
-            score = round(min(5.0, score + p.relevance_bonus * relevance * (1.0 - score / 5.0)), 2)
+            score = min(5.0, score + p.relevance_bonus * relevance * (1.0 - score / 5.0))
+            kept = np.clip((relevance - p.elsewhere_lo) / (p.elsewhere_hi - p.elsewhere_lo), 0.0, 1.0)
+            if kept < 1.0:
+                flags.append(f"evidence_elsewhere:{closer}")
+            score = round(float(score * kept), 2)
         passages = self._passages(q, hits)
         result = GradeResult(question_id=q.id, score=score, key_points=judgments, off_topic=off_topic,
                              dont_know=dont_know, grader=self.name, flags=flags, passages=passages)
@@ -256,8 +264,8 @@ class OfflineGrader:
         for toks, sim in zip(sent_tokens, other_sims):
             weight = 0.5 if sim >= self.params.other_support_cos else 1.0
             for t in toks:
-                if t.startswith("g:"):
-                    continue  # glossary concepts repeat their morphemes; count each word once
+                if t.startswith("g:") or (t.endswith(".") and len(t) <= 2):
+                    continue  # glossary concepts repeat their morphemes (count each word once); list markers (1., A.)
                 w = self.retriever.idf(t)
                 total += w
                 if t not in cache.vocabulary:
