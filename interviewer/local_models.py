@@ -104,8 +104,12 @@ def _free_port() -> int:
 
 
 def slots() -> int:
-    """Requests the in-process server decodes together (INTERVIEWER_LOCAL_PARALLEL, default 2)."""
-    return max(1, int(os.environ.get("INTERVIEWER_LOCAL_PARALLEL", 2)))
+    """Requests the in-process server decodes together (INTERVIEWER_LOCAL_PARALLEL, default 1).
+
+    One slot, because a grade must not depend on what else the server was decoding: with 2 slots the same answers at
+    temperature 0 moved by 0.94 points on average over 3 runs (max 1.88; half of them changed), with 1 slot by 0
+    (benchmarks/grader.py --runs 3). Two slots bought only ~8% throughput on 2 cores."""
+    return max(1, int(os.environ.get("INTERVIEWER_LOCAL_PARALLEL", 1)))
 
 
 class LocalServer:
