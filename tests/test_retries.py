@@ -42,7 +42,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        time.sleep(self.server.delay)
+        if self.server.delay:
+            # Late, and never forwarded: an abandoned request must not keep the real server generating (a 1-slot
+            # llama.cpp server busy at exit holds the test process open).
+            time.sleep(self.server.delay)
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.server.garbage:  # a proxy's error page where the API's JSON should be
             page = b"<html><body>502 Bad Gateway</body></html>"
             self.send_response(200)
