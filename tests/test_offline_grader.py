@@ -97,3 +97,16 @@ def test_a_thin_answer_whose_evidence_is_elsewhere_keeps_little(grade, own, othe
     r = grade(other, answer)
     assert not r.off_topic and r.score < 0.05
     assert any(f.startswith("evidence_elsewhere:") and f != f"evidence_elsewhere:{other}" for f in r.flags)
+
+
+def test_a_sibling_questions_evidence_counts_less_than_the_questions_own(full_service):
+    # A dropout answer graded under another sub-question of the batch-normalization family: retrieval finds the
+    # family (dropout is a sibling), but that is weaker proof of being on topic than evidence for the question itself.
+    from interviewer.grading.offline import OfflineGrader, OfflineParams
+
+    flat = OfflineGrader(full_service.bank, full_service.retriever(), OfflineParams(family_weight=1.0))
+    weighted = full_service.offline_grader
+    answer = "학습할 때 뉴런을 확률 p로 무작위로 끄고 추론할 때는 전부 씁니다."
+    own = weighted.grade(full_service.bank.get("dropout"), answer).score
+    sibling = full_service.bank.get("bn-at-inference")
+    assert weighted.grade(sibling, answer).score < flat.grade(sibling, answer).score < own
