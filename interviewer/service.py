@@ -27,7 +27,6 @@ class Service:
         self._embedder = embedder
         self._retriever: HybridRetriever | None = None
         self._graders: dict[str, object] = {}
-        self._local_slots: dict[str, threading.BoundedSemaphore] = {}
 
     @cached_property
     def bank(self) -> Bank:
@@ -89,8 +88,13 @@ class Service:
         if spec not in self._graders:
             from .grading.llm import LLMGrader
 
+            slots = None
+            if spec.startswith("local"):
+                from .local_models import slots as local_slots
+
+                slots = threading.BoundedSemaphore(local_slots())
             self._graders[spec] = LLMGrader(make_chat_model(spec, self.settings.data_dir), spec, self.offline_grader,
-                                            self.settings.prompts_dir)
+                                            self.settings.prompts_dir, slots=slots)
         return self._graders[spec]
 
     def question(self, text_or_id: str) -> Question:
@@ -111,19 +115,7 @@ class Service:
         grader = self.grader(model)
         if grader is self.offline_grader:
             return grader.grade(q, answer)
-        if model.startswith("local"):
-            # The in-process server has a few slots on two cores; a turn waits here for a free slot rather than in the
-            # server's socket, where the client's timeout would run out while queued.
-            with self._slots(model):
-                return grader.grade(q, answer, follow_up=follow_up, on_text=on_text)
         return grader.grade(q, answer, follow_up=follow_up, on_text=on_text)
-
-    def _slots(self, model: str) -> threading.BoundedSemaphore:
-        if model not in self._local_slots:
-            from .local_models import slots
-
-            self._local_slots.setdefault(model, threading.BoundedSemaphore(slots()))
-        return self._local_slots[model]
 
     def start_interview(self, *, model: str | None = None, **options):
         """A new interview; the model is checked and the index made ready before the first question."""
@@ -141,10 +133,4 @@ class Service:
 
     def evaluate(self, dataset: Path, model: str | None = None, **kwargs) -> dict:
         spec = model or self.settings.model
-        grader = self.grader(spec)
-        grade = grader.grade
-        if spec.startswith("local"):
-            def grade(q, answer):  # more items in flight than slots wait here, not in the server's socket
-                with self._slots(spec):
-                    return grader.grade(q, answer)
-        return evaluate(dataset, self.bank, grade, "offline" if is_offline(spec) else spec, **kwargs)
+        return evaluate(dataset, self.bank, self.grader(spec).grade, "offline" if is_offline(spec) else spec, **kwargs)

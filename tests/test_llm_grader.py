@@ -120,3 +120,41 @@ def test_a_run_stops_sending_after_failures_in_a_row_and_resumes_counting_after_
     assert [r.score is not None for r in results] == [False, False, True, False, False, False, False]
     assert ["call_failed" in r.flags for r in results] == [True, True, False, True, True, True, False]
     assert results[-1].flags == ["not_sent"] and "연속 3번" in results[-1].error
+
+
+@pytest.mark.parametrize("slots,most", [(1, 1), (None, 4)])
+def test_calls_beyond_the_servers_slots_wait_for_a_free_one(full_service, question, slots, most):
+    # The in-process local server decodes one request at a time; extra calls must queue in the grader (no client
+    # timeout there), whichever caller made them: grade, eval or an interview turn.
+    import threading
+    import time
+
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+
+    state, lock = {"now": 0, "most": 0}, threading.Lock()
+
+    class Slow(GenericFakeChatModel):
+        def _generate(self, *args, **kwargs):
+            with lock:
+                state["now"] += 1
+                state["most"] = max(state["most"], state["now"])
+            time.sleep(0.3)
+            try:
+                return super()._generate(*args, **kwargs)
+            finally:
+                with lock:
+                    state["now"] -= 1
+
+    n = len(question.key_points)
+    model = Slow(messages=iter([json.dumps(reply(["covered"] * n))] * 4))
+    g = LLMGrader(model, "fake", full_service.offline_grader, full_service.settings.prompts_dir,
+                  slots=threading.BoundedSemaphore(slots) if slots else None)
+    full_service.offline_grader.grade(question, ANSWER)  # warm, so the four threads reach the model together
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(g.grade(question, ANSWER))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.score for r in results] == [5.0] * 4
+    assert state["most"] == most

@@ -1,7 +1,9 @@
 """The LLM grader: one structured call per answer; the model judges key points, code computes the score."""
 
+import contextlib
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import Annotated, Literal
@@ -95,8 +97,12 @@ def _escape(answer: str) -> str:
 
 class LLMGrader:
     def __init__(self, model: BaseChatModel, name: str, offline: OfflineGrader, prompts_dir, *,
-                 max_reasks: int = MAX_REASKS):
+                 max_reasks: int = MAX_REASKS, slots: threading.BoundedSemaphore | None = None):
         self.model = model
+        # A server with a few decoding slots (the in-process local one): calls beyond them wait here, not in the
+        # server's socket, where the client's timeout would run out while queued. Every caller (grade, eval,
+        # interview turns) goes through this.
+        self._slots = slots or contextlib.nullcontext()
         self.name = name
         self.offline = offline
         self.prompts_dir = prompts_dir
@@ -126,6 +132,11 @@ class LLMGrader:
 
     def _invoke(self, runnable, msgs, on_text: Callable[[str], None] | None):
         """One model call; with `on_text`, streamed, and the interviewer's words are passed on as they grow."""
+        with self._slots:
+            return self._call(runnable, msgs, on_text)
+
+    @staticmethod
+    def _call(runnable, msgs, on_text: Callable[[str], None] | None):
         if on_text is None:
             return runnable.invoke(msgs)
         acc, shown = None, ""
