@@ -6,7 +6,8 @@ dev.jsonl: Spearman, pairwise accuracy, QWK, MAE, mean score by tier, injection 
 don't-know items above 1, p50 latency, whole-set wall time including model load.
 external.jsonl: every usable answer graded under its own question and under another question (the next main
 question of another family, fixed): AUC of own-vs-other; mean score by quality label.
-With --runs > 1 (LLM graders): the spread of each item's score across runs.
+With --runs > 1 (LLM graders): the spread of each item's score across runs. For slow LLMs, --questions N and
+--external-limit N measure subsets; --items FILE keeps every graded item for a closer look.
 """
 
 import argparse
@@ -29,6 +30,9 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=0,
                     help="only the dev items of N questions spread over the bank, all their tiers (slow LLMs)")
     ap.add_argument("--skip-external", action="store_true")
+    ap.add_argument("--external-limit", type=int, default=0,
+                    help="only N usable external answers spread over the file, each graded twice (slow LLMs)")
+    ap.add_argument("--items", type=Path, default=None, help="write every graded item (dev and external) here")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
 
@@ -59,6 +63,7 @@ def main() -> None:
         runs.append((report, time.perf_counter() - t0))
     report, wall = runs[0]
     items = report["items"]
+    saved: dict = {"dev": items, "external": []}
     out["dev"] = {**report["metrics"], "n": report["n"], "unscored": report["unscored"],
                   "p50_ms": report["timing"]["p50_ms"], "wall_s_with_load": round(wall, 1)}
     inj = [i for i in items if i["tier"] == "injection" and i["score"] is not None and i["score"] > i["gold"] + 1]
@@ -76,6 +81,7 @@ def main() -> None:
                                     "share_changed": round(sum(s > 0 for s in spreads) / len(spreads), 3)}
 
     if args.skip_external:
+        _save(args.items, saved)
         print(json.dumps(out, ensure_ascii=False, indent=1))
         return
     # external: own question vs another question
@@ -83,9 +89,10 @@ def main() -> None:
     mains = svc.bank.mains()
     ext = [json.loads(line) for line in (SHARED / "external.jsonl").read_text(encoding="utf-8").splitlines() if line]
     own, other, by_quality = [], [], {}
-    for it in ext:
-        if not it["answer"].strip() or it["quality"] == "empty":
-            continue
+    usable = [it for it in ext if it["answer"].strip() and it["quality"] != "empty"]
+    if args.external_limit:
+        usable = usable[:: max(1, len(usable) // args.external_limit)][: args.external_limit]
+    for it in usable:
         q = svc.bank.find(it["question"])
         family = q.parent or q.id
         pos = next(k for k, m in enumerate(mains) if m.id == family)
@@ -97,6 +104,10 @@ def main() -> None:
         own.append(r_own.score)
         other.append(r_other.score)
         by_quality.setdefault(it["quality"], []).append(r_own.score)
+        saved["external"].append({"id": it["id"], "quality": it["quality"], "question_id": q.id, "own": r_own.score,
+                                  "other_question_id": foreign.id, "other": r_other.score,
+                                  "own_flags": r_own.flags, "other_flags": r_other.flags})
+    _save(args.items, saved)
     out["external"] = {
         "n": len(own),
         "auc_own_vs_other": round(metrics.auc(own, other), 4),
@@ -111,6 +122,11 @@ def main() -> None:
             for k, v in out[section].items():
                 print(f"  {k:32} {v}")
         print(f"model {out['model']} · cold index {out['index_s']} s")
+
+
+def _save(path: Path | None, saved: dict) -> None:
+    if path is not None:
+        path.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -158,3 +158,15 @@ def test_calls_beyond_the_servers_slots_wait_for_a_free_one(full_service, questi
         t.join()
     assert [r.score for r in results] == [5.0] * 4
     assert state["most"] == most
+
+
+def test_a_model_that_misses_an_answer_to_another_question_cannot_score_it(grader, question):
+    # The answer is about momentum; a small model judging it under the dropout question calls every point covered.
+    momentum = "모멘텀은 v = βv + ∇L 로 이전 기울기를 지수 평균으로 누적하고 w = w - ηv 로 업데이트합니다. 관성 덕분에 진동이 줄고 평평한 구간을 빨리 지나갑니다."
+    n = len(question.key_points)
+    r = grader(reply(["covered"] * n)).grade(question, momentum)
+    assert r.offline_score == 0.0
+    assert r.score == 1.0 and r.off_topic and "capped_off_topic" in r.flags
+    assert any(f.startswith("closer_to:") for f in r.flags)
+    on_topic = grader(reply(["covered"] * n)).grade(question, ANSWER)
+    assert on_topic.score == 5.0 and not on_topic.off_topic and "capped_off_topic" not in on_topic.flags

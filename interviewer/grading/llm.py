@@ -216,11 +216,18 @@ class LLMGrader:
             # A manipulation we could not fully strip must not buy points: the deterministic grade bounds it.
             score = round(offline.score + 1, 2)
             flags.append("capped_after_manipulation")
+        off_topic = reply.off_topic
+        if offline.off_topic and not off_topic and offline.score is not None and score > offline.score + 1:
+            # The retrieval-grounded rule found an answer to another question (closer to it, and covering it better).
+            # That rule flagged no excellent, good, partial or ok answer in either eval set, while the bundled 1.5B
+            # model gave such answers up to 5 points: the model's miss must not score them.
+            score, off_topic = round(offline.score + 1, 2), True
+            flags += ["capped_off_topic"] + [f for f in offline.flags if f.startswith("closer_to:")]
         if offline.score is not None and abs(score - offline.score) > DISAGREEMENT:
             flags.append("grader_disagreement")
         feedback = offline.feedback if feedback_fallback else Feedback(
             good=reply.feedback_good, missing=reply.feedback_missing, model_answer=_short(question.reference, 400))
-        return GradeResult(question_id=question.id, score=score, key_points=judgments, off_topic=reply.off_topic,
+        return GradeResult(question_id=question.id, score=score, key_points=judgments, off_topic=off_topic,
                            dont_know=reply.dont_know, feedback=feedback, grader=self.name, latency_ms=latency,
                            flags=flags, offline_score=offline.score,
                            passages=[Passage(**p.model_dump()) for p in offline.passages],
