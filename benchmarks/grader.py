@@ -35,6 +35,13 @@ def main() -> None:
     ap.add_argument("--items", type=Path, default=None, help="write every graded item (dev and external) here")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.questions < 0 or args.external_limit < 0 or args.runs < 1:
+        ap.error("--questions and --external-limit take N >= 0, --runs N >= 1")
+    if args.items is not None:
+        try:
+            _save(args.items, {})  # an unwritable path fails now, not after an hour of grading
+        except OSError as e:
+            ap.error(f"--items: {e}")
 
     from interviewer.grading import metrics
     from interviewer.service import Service

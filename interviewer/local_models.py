@@ -136,6 +136,9 @@ class LocalServer:
         params.warmup = False
         self.port = params.port
         self.parallel = parallel
+        # Requests beyond the slots wait in our process (callers hold this), not in the server's socket, where the
+        # client's timeout would run out while queued. One per server: `local` and `local:NAME` may be the same one.
+        self.slots = threading.BoundedSemaphore(parallel)
         self._server = xllamacpp.Server(params)
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 

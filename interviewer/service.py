@@ -1,6 +1,5 @@
 """The one service layer the CLI and the UI call: bank, index and search (grading and interviews build on it)."""
 
-import threading
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -88,13 +87,12 @@ class Service:
         if spec not in self._graders:
             from .grading.llm import LLMGrader
 
-            slots = None
-            if spec.startswith("local"):
-                from .local_models import slots as local_slots
+            model, slots = make_chat_model(spec, self.settings.data_dir), None
+            if spec == "local" or spec.startswith("local:"):
+                from .local_models import LocalServer
 
-                slots = threading.BoundedSemaphore(local_slots())
-            self._graders[spec] = LLMGrader(make_chat_model(spec, self.settings.data_dir), spec, self.offline_grader,
-                                            self.settings.prompts_dir, slots=slots)
+                slots = LocalServer.get(self.settings.data_dir, spec.partition(":")[2] or None).slots
+            self._graders[spec] = LLMGrader(model, spec, self.offline_grader, self.settings.prompts_dir, slots=slots)
         return self._graders[spec]
 
     def question(self, text_or_id: str) -> Question:

@@ -44,6 +44,14 @@ def test_full_grade_is_scored_or_unscored_never_a_fake_zero(full_service, smollm
         assert r.unscored_reason and not r.key_points
     else:
         assert len(r.key_points) == len(full_service.bank.get("dropout").key_points)
+    # The grader waits on the server's own slots: one semaphore per server, however the spec names it.
+    server = LocalServer.get(full_service.settings.data_dir, "smollm2")
+    assert full_service.grader(smollm2)._slots is server.slots
+    held = [server.slots.acquire(blocking=False) for _ in range(server.parallel + 1)]
+    for ok in held:
+        if ok:
+            server.slots.release()
+    assert held == [True] * server.parallel + [False]
 
 
 def test_streaming_yields_several_chunks(full_service, smollm2):

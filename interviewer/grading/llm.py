@@ -99,9 +99,8 @@ class LLMGrader:
     def __init__(self, model: BaseChatModel, name: str, offline: OfflineGrader, prompts_dir, *,
                  max_reasks: int = MAX_REASKS, slots: threading.BoundedSemaphore | None = None):
         self.model = model
-        # A server with a few decoding slots (the in-process local one): calls beyond them wait here, not in the
-        # server's socket, where the client's timeout would run out while queued. Every caller (grade, eval,
-        # interview turns) goes through this.
+        # The decoding slots of a server that has few (the in-process local one): every caller (grade, eval,
+        # interview turns) waits for one around its model call.
         self._slots = slots or contextlib.nullcontext()
         self.name = name
         self.offline = offline
