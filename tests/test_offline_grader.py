@@ -110,3 +110,19 @@ def test_a_sibling_questions_evidence_counts_less_than_the_questions_own(full_se
     own = weighted.grade(full_service.bank.get("dropout"), answer).score
     sibling = full_service.bank.get("bn-at-inference")
     assert weighted.grade(sibling, answer).score < flat.grade(sibling, answer).score < own
+
+
+def test_one_general_sentence_pays_one_key_point(grade):
+    # E5 puts a generic definition close to every key point of its question; before each sentence was paid once,
+    # this line earned partial credit for all five points (3.4/5).
+    r = grade("dl-vs-ml", "딥러닝은 인공신경망을 깊게 쌓아서 학습하는 머신러닝의 한 종류입니다.")
+    assert [j.status.value for j in r.key_points].count("missed") == len(r.key_points) - 1
+    assert r.score <= 2.5
+
+
+def test_a_sentence_that_names_several_points_pays_each(grade):
+    line = ("딥러닝은 여러 층의 신경망이 특징을 스스로 학습해서 사람이 feature engineering을 할 필요가 없고, "
+            "대신 데이터와 GPU 연산이 많이 필요합니다.")
+    r = grade("dl-vs-ml", line)
+    covered = [j for j in r.key_points if j.status.value == "covered"]
+    assert len(covered) >= 3 and {j.evidence for j in covered} == {line}
