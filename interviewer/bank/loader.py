@@ -12,6 +12,9 @@ from pydantic import ValidationError
 from ..errors import BankError, QuestionNotFound
 from .models import Question
 
+# libyaml composes the bank's node trees (kept for line numbers) about 8x faster than the pure-Python loader.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class BankIssue:
@@ -51,7 +54,7 @@ def _documents(path: Path, issues: list[BankIssue]) -> Iterator[tuple[yaml.Node,
     except OSError as e:
         issues.append(BankIssue(path, 1, f"읽을 수 없습니다: {e.strerror or e}"))
         return
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
