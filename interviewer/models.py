@@ -31,9 +31,11 @@ def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0,
 
         name = spec.split(":", 1)[1] if ":" in spec else None
         server = LocalServer.get(data_dir, name)
-        # Small local models can loop: a bounded reply keeps a bad generation from eating minutes.
+        # Small local models can loop: a bounded reply keeps a bad generation from eating minutes. llama.cpp's
+        # prompt cache computes a reused prefix in other batch shapes than a fresh one, so with it the same prompt
+        # can decode differently at temperature 0 (its README says so); grades must repeat.
         return init_chat_model(name or "local", model_provider="openai", base_url=server.base_url,
-                               api_key="local", max_tokens=max_tokens or 900,
+                               api_key="local", max_tokens=max_tokens or 900, extra_body={"cache_prompt": False},
                                **{**common, "max_retries": 0, "timeout": LOCAL_TIMEOUT_S})
     try:
         if spec.startswith("openai:"):

@@ -96,6 +96,21 @@ def test_judgments_are_kept_when_only_the_feedback_language_keeps_failing(grader
     assert "잘 짚은 점" in r.feedback.good or "방향" in r.feedback.good
 
 
+def test_the_same_answer_meets_the_same_prompt(grader, question):
+    # A random tag per call changed the prompt, and a small model's grade with it, from run to run.
+    n = len(question.key_points)
+    g = grader(*[reply(["covered"] * n)] * 3)
+    seen = []
+    original = g.messages
+    g.messages = lambda *a, **k: seen.append(original(*a, **k)) or seen[-1]
+    for answer in (ANSWER, ANSWER, ANSWER + " 추론 때는 모든 뉴런을 씁니다."):
+        g.grade(question, answer)
+    prompts = [[m.content for m in msgs] for msgs in seen]
+    assert prompts[0] == prompts[1] and prompts[2] != prompts[0]
+    tag = prompts[0][1].split("<answer-")[1].split(">")[0]
+    assert tag not in prompts[2][1]
+
+
 def test_manipulation_never_reaches_the_model_and_cannot_buy_points(grader, question, full_service):
     n = len(question.key_points)
     g = grader(reply(["covered"] * n))

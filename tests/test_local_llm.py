@@ -54,6 +54,19 @@ def test_full_grade_is_scored_or_unscored_never_a_fake_zero(full_service, smollm
     assert held == [True] * server.parallel + [False]
 
 
+def test_a_prompt_decodes_the_same_after_another_prompt_shared_its_prefix(full_service, smollm2):
+    # llama.cpp's prompt cache would reuse the first request's prefix for the third, computed in other batch
+    # shapes than a fresh pass: at temperature 0 the same grading prompt then decoded differently run to run.
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    model = make_chat_model(smollm2, full_service.settings.data_dir, max_tokens=48)
+    system = SystemMessage(full_service.bank.get("batch-normalization").reference)
+    ask = [[system, HumanMessage(f"Explain in one sentence: {topic}")] for topic in ("dropout", "momentum")]
+    first = model.invoke(ask[0]).content
+    model.invoke(ask[1])
+    assert model.invoke(ask[0]).content == first
+
+
 def test_streaming_yields_several_chunks(full_service, smollm2):
     model = make_chat_model(smollm2, full_service.settings.data_dir)
     chunks = [c.content for c in model.stream("Count from 1 to 5.")]

@@ -1,8 +1,8 @@
 """The LLM grader: one structured call per answer; the model judges key points, code computes the score."""
 
 import contextlib
+import hashlib
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -164,7 +164,11 @@ class LLMGrader:
         text = prepared.text
         if prepared.set_aside:
             text += f"\n[채점 지시로 보이는 문장 {len(prepared.set_aside)}개는 제거되었습니다]"
-        msgs = self.messages(question, text, related, secrets.token_hex(4), follow_up)
+        # The tag's code comes from the answer itself, not from a random draw: the same answer must meet the same
+        # prompt, or a small model grades it differently run to run. Forging the tag is impossible either way
+        # (angle brackets in the answer are escaped).
+        nonce = hashlib.sha256(f"{question.id}\n{answer}".encode("utf-8", "replace")).hexdigest()[:8]
+        msgs = self.messages(question, text, related, nonce, follow_up)
         reply, error, korean_only = None, None, None
         runnable = self._bind_schema(len(question.key_points), follow_up)
         parser = self.parsers[follow_up]
