@@ -126,3 +126,14 @@ def test_a_sentence_that_names_several_points_pays_each(grade):
     r = grade("dl-vs-ml", line)
     covered = [j for j in r.key_points if j.status.value == "covered"]
     assert len(covered) >= 3 and {j.evidence for j in covered} == {line}
+
+
+@pytest.mark.parametrize("qid,answer,off_topic", [
+    # Dropout is one way to deal with overfitting: on topic there. Counting the generic sentence for every key
+    # point of the dropout question (before each sentence was paid once) had made this answer "about dropout".
+    ("overfitting", "드롭아웃은 학습 때 뉴런을 무작위로 꺼서 과적합을 줄입니다.", False),
+    ("small-minibatch", "local minimum에 빠지면 모멘텀이나 학습률 조절로 빠져나올 수 있습니다. 고차원에서는 안장점이 더 흔합니다.",
+     True),
+])
+def test_which_question_an_answer_is_about_weighs_sentences_like_the_score(grade, qid, answer, off_topic):
+    assert grade(qid, answer).off_topic is off_topic

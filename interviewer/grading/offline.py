@@ -160,15 +160,12 @@ class OfflineGrader:
         # is to a key point than to the rest of the bank (a high percentile of its similarity to other questions).
         kp_sims = kp_sims - self._baseline(sent_vecs, cache)[:, None]
         judgments = self._judge_key_points(q, a, kp_sims, token_set, sent_tokens, cache)
-        self._mark_contradictions(q, a, sent_vecs, cache, judgments, flags)
-        coverage = score_from_judgments(judgments) / 5.0
 
-        # Which question an answer is about is a matter of all its evidence, counted the same way for every
-        # question; paying each sentence once is a scoring rule and would shift the comparison (see _judge_key_points).
-        topical = self._judge_key_points(q, a, kp_sims, token_set, sent_tokens, cache, once=False)
-        self._mark_contradictions(q, a, sent_vecs, cache, topical, [])
-        off_topic, closer, relevance = self._off_topic(q, a, hits, cache, score_from_judgments(topical) / 5.0,
-                                                       sent_vecs, token_set, sent_tokens)
+        self._mark_contradictions(q, a, sent_vecs, cache, judgments, flags)
+
+        coverage = score_from_judgments(judgments) / 5.0
+        off_topic, closer, relevance = self._off_topic(q, a, hits, cache, coverage, sent_vecs, token_set,
+                                                       sent_tokens)
         if off_topic:
             flags.append(f"closer_to:{closer}")
         dont_know = a.dont_know_phrase and coverage <= p.dont_know_max_coverage
@@ -210,12 +207,11 @@ class OfflineGrader:
         return np.percentile(sims, self.params.baseline_percentile, axis=1)
 
     def _judge_key_points(self, q: Question, a: PreparedAnswer, kp_sims: np.ndarray, token_set: set[str],
-                          sent_tokens: list[set[str]], cache: _QuestionCache,
-                          once: bool = True) -> list[KeyPointJudgment]:
-        """Each key point from dense similarity of its best sentence, its terms and its words. Words, and with
-        `once` sentences, that already served as evidence for a stronger key point count for less, so one phrase
-        cannot cover several points at once: "DL is a deep neural network" is close to every point of its
-        question and used to earn partial credit for all of them."""
+                          sent_tokens: list[set[str]], cache: _QuestionCache) -> list[KeyPointJudgment]:
+        """Each key point from dense similarity of its best sentence, its terms and its words. Words and sentences
+        that already served as evidence for a stronger key point count for less, so one phrase cannot cover
+        several points at once: "DL is a deep neural network" is close to every point of its question and used to
+        earn partial credit for all of them."""
         p = self.params
         n = len(q.key_points)
         dense_cols = []
@@ -236,14 +232,11 @@ class OfflineGrader:
                           if t in token_set) / total if total else 0.0
             evidence_tokens = set().union(*matched) | {t for t in weights if t in token_set} if matched else \
                 {t for t in weights if t in token_set}
-            if once:
-                # A sentence that was a stronger point's best dense evidence is paid again only if it also names
-                # this point in words of its own ("filters, padding and stride" lists three points in one line).
-                own_words = set(weights).union(*terms) - used
-                spent = used_sents & ~np.array([bool(st & own_words) for st in sent_tokens])
-                d = float(np.max(np.where(spent, p.reuse_weight, 1.0) * dense_cols[i]))
-            else:
-                d = dense[i]
+            # A sentence that was a stronger point's best dense evidence is paid again only if it also names this
+            # point in words of its own ("filters, padding and stride" lists three points in one line).
+            own_words = set(weights).union(*terms) - used
+            spent = used_sents & ~np.array([bool(st & own_words) for st in sent_tokens])
+            d = float(np.max(np.where(spent, p.reuse_weight, 1.0) * dense_cols[i]))
             return p.w_dense * d + p.w_terms * term_score + p.w_overlap * overlap, evidence_tokens
 
         order = sorted(range(n), key=lambda i: -strength(i, set())[0])
@@ -345,6 +338,5 @@ class OfflineGrader:
             return False, other.question_id, relevance
         ocache = self._cache(oq.id)
         osims = sent_vecs @ ocache.kp_vectors.T - self._baseline(sent_vecs, ocache)[:, None]
-        other_cov = score_from_judgments(self._judge_key_points(oq, a, osims, token_set, sent_tokens, ocache,
-                                                                once=False)) / 5
+        other_cov = score_from_judgments(self._judge_key_points(oq, a, osims, token_set, sent_tokens, ocache)) / 5
         return other_cov >= max(p.off_topic_min_other, coverage + 0.1), other.question_id, relevance
