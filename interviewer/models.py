@@ -6,10 +6,14 @@
 import os
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .local_models import LocalServer
 
 TIMEOUT_S = 120.0
 # Two cores share the in-process server's slots: a ~1.5k-token grading takes ~35 s alone and twice that beside another.
@@ -20,17 +24,25 @@ def is_offline(spec: str | None) -> bool:
     return (spec or "offline").strip() in ("offline", "")
 
 
+def local_server(spec: str, data_dir: Path) -> "LocalServer | None":
+    """The in-process server a `local` / `local:NAME` spec names (started on first use), else None."""
+    spec = spec.strip()
+    if spec != "local" and not spec.startswith("local:"):
+        return None
+    from .local_models import LocalServer
+
+    return LocalServer.get(data_dir, spec.partition(":")[2] or None)
+
+
 def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0,
                     max_tokens: int | None = None) -> BaseChatModel:
     from langchain.chat_models import init_chat_model
 
     spec = spec.strip()
     common = {"temperature": temperature, "timeout": TIMEOUT_S, "max_retries": 2}
-    if spec == "local" or spec.startswith("local:"):
-        from .local_models import LocalServer
-
-        name = spec.split(":", 1)[1] if ":" in spec else None
-        server = LocalServer.get(data_dir, name)
+    server = local_server(spec, data_dir)
+    if server is not None:
+        name = spec.partition(":")[2] or None
         # Small local models can loop: a bounded reply keeps a bad generation from eating minutes. llama.cpp's
         # prompt cache computes a reused prefix in other batch shapes than a fresh one, so with it the same prompt
         # can decode differently at temperature 0 (its README says so); grades must repeat.

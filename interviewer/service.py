@@ -12,7 +12,7 @@ from .grading.answer import MAX_ANSWER_CHARS
 from .grading.evaluate import evaluate
 from .grading.offline import OfflineGrader
 from .grading.schema import GradeResult
-from .models import is_offline, make_chat_model
+from .models import is_offline, local_server, make_chat_model
 from .index import HybridRetriever, IndexStore, SyncReport, bank_chunks
 from .settings import Settings
 from .text import Analyzer, Glossary
@@ -87,12 +87,10 @@ class Service:
         if spec not in self._graders:
             from .grading.llm import LLMGrader
 
-            model, slots = make_chat_model(spec, self.settings.data_dir), None
-            if spec == "local" or spec.startswith("local:"):
-                from .local_models import LocalServer
-
-                slots = LocalServer.get(self.settings.data_dir, spec.partition(":")[2] or None).slots
-            self._graders[spec] = LLMGrader(model, spec, self.offline_grader, self.settings.prompts_dir, slots=slots)
+            model = make_chat_model(spec, self.settings.data_dir)
+            server = local_server(spec, self.settings.data_dir)
+            self._graders[spec] = LLMGrader(model, spec, self.offline_grader, self.settings.prompts_dir,
+                                            slots=server.slots if server else None)
         return self._graders[spec]
 
     def question(self, text_or_id: str) -> Question:
