@@ -88,6 +88,22 @@ def test_yaml_syntax_error_names_file_and_line(tmp_path):
     assert "YAML" in issues[0].message
 
 
+@pytest.mark.parametrize("loader", ["CSafeLoader", "SafeLoader"])
+def test_a_control_character_is_an_issue_with_its_line_not_a_crash(tmp_path, monkeypatch, loader):
+    import yaml
+
+    from interviewer.bank import loader as bank_loader
+
+    if not hasattr(yaml, loader):
+        pytest.skip("PyYAML built without libyaml")
+    monkeypatch.setattr(bank_loader, "_Loader", getattr(yaml, loader))
+    lines = GOOD.splitlines(keepends=True)
+    kdir = write_bank(tmp_path, {"01-a.yaml": "".join(lines[:3]) + "\x00" + "".join(lines[3:])})
+    _, issues = check_bank(kdir)
+    assert [(i.file.name, i.line) for i in issues] == [("01-a.yaml", 4)]
+    assert "YAML" in issues[0].message
+
+
 def test_missing_field_and_bad_key_points_name_their_lines(tmp_path):
     _, issues = check_bank(write_bank(tmp_path / "a", {"01-a.yaml": GOOD.replace("difficulty: 1\n", "")}))
     assert [(i.line, "difficulty" in i.message and "필수" in i.message) for i in issues] == [(1, True)]

@@ -54,18 +54,23 @@ def _documents(path: Path, issues: list[BankIssue]) -> Iterator[tuple[yaml.Node,
     except OSError as e:
         issues.append(BankIssue(path, 1, f"읽을 수 없습니다: {e.strerror or e}"))
         return
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the pure-Python reader rejects control characters here, before any node
         while loader.check_node():
             node = loader.get_node()
             yield node, loader.construct_document(node)
     except yaml.YAMLError as e:
         # The context mark is where the broken construct starts (an unclosed bracket), which is what needs fixing.
         mark = getattr(e, "context_mark", None) or getattr(e, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
+        if mark:
+            line = mark.line + 1
+        else:  # a reader error (a control character) knows only its offset
+            line = text.count("\n", 0, max(0, getattr(e, "position", 0))) + 1
         issues.append(BankIssue(path, line, f"YAML 문법 오류: {getattr(e, 'problem', None) or e}"))
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _pydantic_message(err: dict) -> str:
