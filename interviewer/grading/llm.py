@@ -215,17 +215,22 @@ class LLMGrader:
                      for i, kp in enumerate(reply.key_points)]
         score = score_from_judgments(judgments, off_topic=reply.off_topic, dont_know=reply.dont_know,
                                      wrong_share=min(1.0, 0.2 * len(reply.wrong_claims)))
-        if "injection_suspected" in flags and offline.score is not None and score > offline.score + 1:
-            # A manipulation we could not fully strip must not buy points: the deterministic grade bounds it.
-            score = round(offline.score + 1, 2)
-            flags.append("capped_after_manipulation")
-        off_topic = reply.off_topic
-        if offline.off_topic and not off_topic and offline.score is not None and score > offline.score + 1:
+        # Where a model is known to be fooled, the deterministic grade + 1 bounds its score.
+        guards = {
+            # A manipulation we could not fully strip must not buy points.
+            "capped_after_manipulation": "injection_suspected" in flags,
             # The retrieval-grounded rule found an answer to another question (closer to it, and covering it better).
             # That rule flagged no excellent, good, partial or ok answer in either eval set, while the bundled 1.5B
             # model gave such answers up to 5 points: the model's miss must not score them.
-            score, off_topic = round(offline.score + 1, 2), True
-            flags += ["capped_off_topic"] + [f for f in offline.flags if f.startswith("closer_to:")]
+            "capped_off_topic": offline.off_topic and not reply.off_topic,
+        }
+        for flag, applies in guards.items():
+            if applies and offline.score is not None and score > offline.score + 1:
+                score = round(offline.score + 1, 2)
+                flags.append(flag)
+        off_topic = reply.off_topic or "capped_off_topic" in flags
+        if "capped_off_topic" in flags:
+            flags += [f for f in offline.flags if f.startswith("closer_to:")]
         if offline.score is not None and abs(score - offline.score) > DISAGREEMENT:
             flags.append("grader_disagreement")
         feedback = offline.feedback if feedback_fallback else Feedback(
