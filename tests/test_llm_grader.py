@@ -77,6 +77,13 @@ def test_answer_is_delimited_and_forged_tags_are_escaped(grader, question):
     assert "DATA" in msgs[0].content and "Korean" in msgs[0].content
 
 
+def test_the_prompt_carries_the_rubric_not_the_reference_answer(grader, question):
+    user = grader().messages(question, ANSWER, [], "abcd1234")[1].content
+    assert all(kp.point in user for kp in question.key_points) and all(p.claim in user for p in question.pitfalls)
+    # Each reference line of any length left out (the key points restate the reference in shorter words).
+    assert not any(line.strip() in user for line in question.reference.splitlines() if len(line.strip()) > 40)
+
+
 def test_disagreement_with_the_offline_grader_is_flagged(grader, question):
     n = len(question.key_points)
     r = grader(reply(["covered"] * n)).grade(question, "잘 모르겠습니다.")
