@@ -218,18 +218,19 @@ class LLMGrader:
                      for i, kp in enumerate(reply.key_points)]
         score = score_from_judgments(judgments, off_topic=reply.off_topic, dont_know=reply.dont_know,
                                      wrong_share=min(1.0, 0.2 * len(reply.wrong_claims)))
-        # Where a model is known to be fooled, the deterministic grade + 1 bounds its score.
+        # Where a model is known to be fooled, the deterministic grade bounds its score.
         guards = {
-            # A manipulation we could not fully strip must not buy points.
-            "capped_after_manipulation": "injection_suspected" in flags,
+            # A manipulation we could not fully strip must not buy points: no more than the grade that cannot be
+            # talked to. (With + 1 of slack, the bundled 1.5B put 2 of 10 dev injection answers above gold + 1.)
+            "capped_after_manipulation": ("injection_suspected" in flags, 0.0),
             # The retrieval-grounded rule found an answer to another question (closer to it, and covering it better).
             # That rule flagged no excellent, good, partial or ok answer in either eval set, while the bundled 1.5B
             # model gave such answers up to 5 points: the model's miss must not score them.
-            "capped_off_topic": offline.off_topic and not reply.off_topic,
+            "capped_off_topic": (offline.off_topic and not reply.off_topic, 1.0),
         }
-        for flag, applies in guards.items():
-            if applies and offline.score is not None and score > offline.score + 1:
-                score = round(offline.score + 1, 2)
+        for flag, (applies, slack) in guards.items():
+            if applies and offline.score is not None and score > offline.score + slack:
+                score = round(offline.score + slack, 2)
                 flags.append(flag)
         off_topic = reply.off_topic or "capped_off_topic" in flags
         if "capped_off_topic" in flags:
