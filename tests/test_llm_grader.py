@@ -80,7 +80,7 @@ def test_answer_is_delimited_and_forged_tags_are_escaped(grader, question):
 def test_the_prompt_carries_the_rubric_not_the_reference_answer(grader, question):
     user = grader().messages(question, ANSWER, [], "abcd1234")[1].content
     assert all(kp.point in user for kp in question.key_points) and all(p.claim in user for p in question.pitfalls)
-    # Each reference line of any length left out (the key points restate the reference in shorter words).
+    # No sentence-length line of the reference appears (the key points restate it in shorter words).
     assert not any(line.strip() in user for line in question.reference.splitlines() if len(line.strip()) > 40)
 
 
