@@ -42,11 +42,10 @@ def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0,
     common = {"temperature": temperature, "timeout": TIMEOUT_S, "max_retries": 2}
     server = local_server(spec, data_dir)
     if server is not None:
-        name = spec.partition(":")[2] or None
         # Small local models can loop: a bounded reply keeps a bad generation from eating minutes. llama.cpp's
         # prompt cache computes a reused prefix in other batch shapes than a fresh one, so with it the same prompt
         # can decode differently at temperature 0 (its README says so); grades must repeat.
-        return init_chat_model(name or "local", model_provider="openai", base_url=server.base_url,
+        return init_chat_model(spec, model_provider="openai", base_url=server.base_url,
                                api_key="local", max_tokens=max_tokens or 900, extra_body={"cache_prompt": False},
                                **{**common, "max_retries": 0, "timeout": LOCAL_TIMEOUT_S})
     try:
