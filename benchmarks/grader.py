@@ -6,8 +6,8 @@ dev.jsonl: Spearman, pairwise accuracy, QWK, MAE, mean score by tier, injection 
 don't-know items above 1, p50 latency, whole-set wall time including model load.
 external.jsonl: every usable answer graded under its own question and under another question (the next main
 question of another family, fixed): AUC of own-vs-other; mean score by quality label.
-With --runs > 1 (LLM graders): the spread of each item's score across runs. For slow LLMs, --questions N and
---external-limit N measure subsets; --items FILE keeps every graded item for a closer look.
+With --runs > 1 (LLM graders): the spread of each item's score across runs. For slow LLMs, --questions N,
+--tiers T,... and --external-limit N measure subsets; --items FILE keeps every graded item for a closer look.
 """
 
 import argparse
@@ -29,6 +29,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=None, help="reuse an index here (default: a fresh temp dir)")
     ap.add_argument("--questions", type=int, default=0,
                     help="only the dev items of N questions spread over the bank, all their tiers (slow LLMs)")
+    ap.add_argument("--tiers", default="", help="only the dev items of these tiers, comma-separated (slow LLMs)")
     ap.add_argument("--skip-external", action="store_true")
     ap.add_argument("--external-limit", type=int, default=0,
                     help="only N usable external answers spread over the file, each graded twice (slow LLMs)")
@@ -55,13 +56,18 @@ def main() -> None:
 
     out: dict = {"model": args.model, "index_s": round(t_index, 1)}
     dev_path = SHARED / "dev.jsonl"
-    if args.questions:
-        lines = [line for line in dev_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        asked = list(dict.fromkeys(json.loads(line)["question"] for line in lines))
-        step = max(1, len(asked) // args.questions)
-        keep = set(asked[::step][: args.questions])
+    tiers = {t.strip() for t in args.tiers.split(",") if t.strip()}
+    if args.questions or tiers:
+        rows = [json.loads(line) for line in dev_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if args.questions:
+            asked = list(dict.fromkeys(r["question"] for r in rows))
+            keep = set(asked[::max(1, len(asked) // args.questions)][: args.questions])
+            rows = [r for r in rows if r["question"] in keep]
+        rows = [r for r in rows if not tiers or r.get("tier") in tiers]
+        if not rows:
+            ap.error("no dev item matches --questions/--tiers")
         dev_path = Path(tmp.name) / "dev-subset.jsonl"
-        dev_path.write_text("\n".join(x for x in lines if json.loads(x)["question"] in keep) + "\n", encoding="utf-8")
+        dev_path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     runs = []
     for _ in range(args.runs):
         t0 = time.perf_counter()
