@@ -64,6 +64,7 @@ def test_commands_hint_skip_quit_and_report(handlers):
     assert rows and rows[0][5] == "건너뜀"
     md, js = handlers.report_files(report)
     assert Path(md).read_text(encoding="utf-8").startswith("# 면접 리포트") and Path(js).suffix == ".json"
+    assert handlers.report_files(report) == (md, js)  # a second click rewrites the same files
 
 
 def test_history_review_and_resume_after_a_server_restart(handlers, ui_service, full_service):

@@ -196,7 +196,10 @@ class Handlers:
         """The report as Markdown and JSON files for download."""
         if not report:
             return None, None
-        folder = Path(tempfile.mkdtemp(prefix="interviewer-report-"))
+        # One pair per session, rewritten on each click: a new folder per click was never cleaned up. The system
+        # temp dir, because Gradio serves files from there without an allowed_paths entry.
+        folder = Path(tempfile.gettempdir()) / "interviewer-reports"
+        folder.mkdir(exist_ok=True)
         md, js = folder / f"report-{report['session_id']}.md", folder / f"report-{report['session_id']}.json"
         md.write_text(to_markdown(report), encoding="utf-8")
         js.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
