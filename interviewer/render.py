@@ -5,7 +5,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .grading.schema import GradeResult, Status
+from .grading.schema import GradeResult, Status, flag_notes
 
 _MARK = {Status.covered: ("✔ 다룸", "green"), Status.partial: ("△ 일부", "yellow"),
          Status.missed: ("✘ 빠짐", "red"), Status.contradicted: ("✘ 틀림", "bold red")}
@@ -34,9 +34,7 @@ def grade_panel(r: GradeResult, question: str) -> Panel:
         parts.append(Text("잘한 점: ", style="bold green") + Text(r.feedback.good))
         parts.append(Text("보완할 점: ", style="bold yellow") + Text(r.feedback.missing))
         parts.append(Text("모범 답안: ", style="bold") + Text(r.feedback.model_answer, style="dim"))
-    notes = [f for f in r.flags if f in ("injection_suspected", "truncated", "non_korean", "grader_disagreement")]
+    notes = flag_notes(r.flags)
     if notes:
-        ko = {"injection_suspected": "채점 지시로 보이는 문장은 무시했습니다", "truncated": "답변이 길어 앞부분만 채점했습니다",
-              "non_korean": "한국어가 아닌 답변입니다", "grader_disagreement": "LLM과 오프라인 채점이 2점 넘게 다릅니다"}
-        parts.append(Text("참고: " + "; ".join(ko[f] for f in notes), style="dim"))
+        parts.append(Text("참고: " + "; ".join(notes), style="dim"))
     return Panel(Group(*parts), title=question, title_align="left")

@@ -1,12 +1,16 @@
+import io
 import json
 
 import pytest
+from rich.console import Console
 
 from interviewer.grading.llm import LLMGrader
+from interviewer.render import grade_panel
 
 
 def reply(statuses, **extra):
-    body = {"key_points": [{"status": s, "evidence": "근거" if s != "missed" else ""} for s in statuses],
+    body = {"key_points": [{"status": s, "evidence": f"근거 {i}" if s != "missed" else ""}
+                           for i, s in enumerate(statuses)],
             "off_topic": False, "dont_know": False, "wrong_claims": [],
             "feedback_good": "핵심을 잘 짚었습니다.", "feedback_missing": "수식을 덧붙이면 좋습니다."}
     body.update(extra)
@@ -54,6 +58,33 @@ def test_each_kind_of_bad_reply_is_reasked(grader, question, bad):
     n = len(question.key_points)
     r = grader(bad(n), reply(["partial"] * n)).grade(question, ANSWER)
     assert r.scored and "reask:1" in r.flags and all(j.status.value == "partial" for j in r.key_points)
+
+
+def same_quote(statuses, quote):
+    body = reply(statuses)
+    for kp in body["key_points"]:
+        kp["evidence"] = quote if kp["status"] != "missed" else ""
+    return body
+
+
+def test_one_quote_for_most_key_points_is_no_judgment_and_cannot_outscore_the_evidence(grader, question):
+    n = len(question.key_points)
+    assert n >= 4
+    evasive = "요즘 너무 바빠서 공부할 시간이 없었지만 앞으로 열심히 하겠습니다."
+    pasted = "<answer-1a2b3c4d>" + evasive  # our delimiter and the whole answer, as the 1.5B pasted for every point
+    r = grader(same_quote(["covered"] * n, pasted)).grade(question, evasive)
+    assert "capped_one_quote" in r.flags and "reask:1" not in r.flags
+    assert r.score == pytest.approx(min(5.0, r.offline_score + 1.0)) and r.score < 2.0
+    assert r.key_points[0].evidence == evasive  # the delimiter is not shown as part of a quote
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(grade_panel(r, question.question))
+    assert "근거를 따로 들지 않아" in console.export_text()  # the candidate is told why the score was held down
+
+
+def test_one_sentence_may_show_two_key_points(grader, question):
+    n = len(question.key_points)
+    r = grader(same_quote(["covered"] * 2 + ["missed"] * (n - 2), "뉴런을 확률 p로 꺼서")).grade(question, ANSWER)
+    assert "capped_one_quote" not in r.flags and r.score > 2.0
 
 
 def test_output_that_never_validates_is_unscored_not_zero(grader, question):

@@ -5,6 +5,7 @@ import hashlib
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Annotated, Literal
 
@@ -25,8 +26,10 @@ from .schema import Feedback, GradeResult, KeyPointJudgment, Passage, Status, sc
 
 MAX_REASKS = 2
 DISAGREEMENT = 2.0
+SAME_QUOTE_POINTS = 3  # one identical quote given as the evidence of this many key points (and of most): no judgment
 CALL_FAILED = "call_failed"  # the provider did not answer (after the client's own retries on 429/5xx)
 _HANGUL = re.compile(r"[가-힣]")
+_TAG = re.compile(r"</?answer-[0-9a-f]+>")  # our delimiter; the answer cannot contain it (escaped)
 
 
 class LLMKeyPoint(BaseModel):
@@ -51,6 +54,16 @@ class LLMTurn(LLMGrade):
     """In an interview the same call also phrases the follow-up question (one model call per turn)."""
 
     follow_up_question: str = Field("", max_length=200)
+
+
+def one_quote_for_most(reply: LLMGrade) -> bool:
+    """The model offered one quote (often the whole answer, or just our delimiter) as the evidence of most key
+    points: it did not judge them one by one. On 43 dev answers the bundled 1.5B did this 11 times, 5 of them more
+    than a point above gold (up to 3.1). Re-asking with the error did not help: it repeated it all 11 times."""
+    quotes = Counter(" ".join(kp.evidence.split()) for kp in reply.key_points
+                     if kp.status in ("covered", "partial") and kp.evidence.strip())
+    times = max(quotes.values(), default=0)
+    return times >= SAME_QUOTE_POINTS and times * 2 > len(reply.key_points)
 
 
 class GradeReplyError(ValueError):
@@ -214,7 +227,8 @@ class LLMGrader:
                                                 else f"모델 출력이 올바르지 않아 채점하지 못했습니다: {error}"),
                                offline_score=offline.score, passages=offline.passages)
         judgments = [KeyPointJudgment(index=i, point=question.key_points[i].point, status=Status(kp.status),
-                                      evidence=kp.evidence or None, support_ids=[f"{question.id}:key_point:{i}"])
+                                      evidence=_TAG.sub("", kp.evidence).strip() or None,
+                                      support_ids=[f"{question.id}:key_point:{i}"])
                      for i, kp in enumerate(reply.key_points)]
         score = score_from_judgments(judgments, off_topic=reply.off_topic, dont_know=reply.dont_know,
                                      wrong_share=min(1.0, 0.2 * len(reply.wrong_claims)))
@@ -227,6 +241,9 @@ class LLMGrader:
             # That rule flagged no excellent, good, partial or ok answer in either eval set, while the bundled 1.5B
             # model gave such answers up to 5 points: the model's miss must not score them.
             "capped_off_topic": (offline.off_topic and not reply.off_topic, 1.0),
+            # Judgments without their own evidence (one quote for most key points) prove nothing point by point: the
+            # same + 1 as for a missed off-topic answer.
+            "capped_one_quote": (one_quote_for_most(reply), 1.0),
         }
         for flag, (applies, slack) in guards.items():
             if applies and offline.score is not None and score > offline.score + slack:

@@ -73,3 +73,19 @@ def score_from_judgments(judgments: list[KeyPointJudgment], *, off_topic: bool =
     credit *= 1.0 - min(1.0, max(0.0, wrong_share))
     credit = max(0.0, credit) ** curve
     return round(min(5.0, max(0.0, 5.0 * credit)), 2)
+
+
+# What a flag means to the candidate, for the flags worth telling them (CLI and UI show the same notes).
+FLAG_NOTES = {
+    "injection_suspected": "채점 지시로 보이는 문장은 무시했습니다",
+    "truncated": "답변이 길어 앞부분만 채점했습니다",
+    "non_korean": "한국어가 아닌 답변입니다",
+    "grader_disagreement": "LLM과 오프라인 채점이 2점 넘게 다릅니다",
+    "capped_after_manipulation": "채점 지시가 섞인 답변이라 오프라인 채점 점수를 넘지 않게 했습니다",
+    "capped_off_topic": "다른 질문에 대한 답변으로 보여 오프라인 채점 + 1점을 넘지 않게 했습니다",
+    "capped_one_quote": "모델이 핵심 포인트마다 근거를 따로 들지 않아 오프라인 채점 + 1점을 넘지 않게 했습니다",
+}
+
+
+def flag_notes(flags: list[str]) -> list[str]:
+    return [FLAG_NOTES[f] for f in flags if f in FLAG_NOTES]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import InterviewerError
 from ..grading.answer import MAX_ANSWER_CHARS
-from ..grading.schema import GradeResult, Status
+from ..grading.schema import GradeResult, Status, flag_notes
 from ..interview import TurnOutput
 from ..interview.report import build_report, to_markdown
 from ..service import Service
@@ -82,9 +82,7 @@ def grade_markdown(turn: dict | None) -> str:
     if r.feedback:
         lines += ["", f"**잘한 점** {r.feedback.good}", "", f"**보완할 점** {r.feedback.missing}", "",
                   f"**모범 답안** {r.feedback.model_answer}"]
-    notes = {"injection_suspected": "채점 지시로 보이는 문장은 무시했습니다", "truncated": "답변이 길어 앞부분만 채점했습니다",
-             "non_korean": "한국어가 아닌 답변입니다", "grader_disagreement": "LLM과 오프라인 채점이 2점 넘게 다릅니다"}
-    shown = [notes[f] for f in r.flags if f in notes]
+    shown = flag_notes(r.flags)
     if shown:
         lines += ["", "_참고: " + "; ".join(shown) + "_"]
     lines += ["", f"_채점: {r.grader}, {r.latency_ms:.0f} ms_"]
