@@ -224,3 +224,6 @@ def test_a_model_that_misses_an_answer_to_another_question_cannot_score_it(grade
     assert any(f.startswith("closer_to:") for f in r.flags)
     on_topic = grader(reply(["covered"] * n)).grade(question, ANSWER)
     assert on_topic.score == 5.0 and not on_topic.off_topic and "capped_off_topic" not in on_topic.flags
+    # Two guards at once: both are named (the notes tell both reasons), the lower bound holds.
+    pasted = grader(same_quote(["covered"] * n, momentum)).grade(question, momentum)
+    assert pasted.score == 1.0 and {"capped_off_topic", "capped_one_quote"} <= set(pasted.flags)

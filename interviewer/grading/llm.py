@@ -245,10 +245,12 @@ class LLMGrader:
             # same + 1 as for a missed off-topic answer.
             "capped_one_quote": (one_quote_for_most(reply), 1.0),
         }
-        for flag, (applies, slack) in guards.items():
-            if applies and offline.score is not None and score > offline.score + slack:
-                score = round(offline.score + slack, 2)
-                flags.append(flag)
+        if offline.score is not None:
+            # Every guard that holds the model's score down is named, whatever the order of the table.
+            held = {flag: round(offline.score + slack, 2) for flag, (applies, slack) in guards.items()
+                    if applies and score > offline.score + slack}
+            flags += list(held)
+            score = min([score, *held.values()])
         off_topic = reply.off_topic or "capped_off_topic" in flags
         if "capped_off_topic" in flags:
             flags += [f for f in offline.flags if f.startswith("closer_to:")]
