@@ -117,8 +117,8 @@ def test_the_prompt_carries_the_rubric_not_the_reference_answer(grader, question
 
 def test_disagreement_with_the_offline_grader_is_flagged(grader, question):
     n = len(question.key_points)
-    r = grader(reply(["covered"] * n)).grade(question, "잘 모르겠습니다.")
-    assert r.score == 5.0 and r.offline_score == 0.0 and "grader_disagreement" in r.flags
+    r = grader(reply(["covered"] * n)).grade(question, "드롭아웃은 뉴런을 끈다.")
+    assert r.score == 5.0 and r.offline_score < 3.0 and "grader_disagreement" in r.flags
 
 
 def test_empty_answer_needs_no_model_call(grader, question):
@@ -192,7 +192,7 @@ def test_calls_beyond_the_servers_slots_wait_for_a_free_one(full_service, questi
             with lock:
                 state["now"] += 1
                 state["most"] = max(state["most"], state["now"])
-            time.sleep(0.3)
+            time.sleep(hold)
             try:
                 return super()._generate(*args, **kwargs)
             finally:
@@ -203,7 +203,11 @@ def test_calls_beyond_the_servers_slots_wait_for_a_free_one(full_service, questi
     model = Slow(messages=iter([json.dumps(reply(["covered"] * n))] * 4))
     g = LLMGrader(model, "fake", full_service.offline_grader, full_service.settings.prompts_dir,
                   slots=threading.BoundedSemaphore(slots) if slots else None)
-    full_service.offline_grader.grade(question, ANSWER)  # warm, so the four threads reach the model together
+    # Warm, and time it: the four threads pass the offline grader one by one before their model calls, so each
+    # call must last longer than four offline gradings for all four to be in flight together.
+    t0 = time.perf_counter()
+    full_service.offline_grader.grade(question, ANSWER)
+    hold = 0.3 + 4 * (time.perf_counter() - t0)
     results = []
     threads = [threading.Thread(target=lambda: results.append(g.grade(question, ANSWER))) for _ in range(4)]
     for t in threads:
@@ -227,3 +231,14 @@ def test_a_model_that_misses_an_answer_to_another_question_cannot_score_it(grade
     # Two guards at once: both are named (the notes tell both reasons), the lower bound holds.
     pasted = grader(same_quote(["covered"] * n, momentum)).grade(question, momentum)
     assert pasted.score == 1.0 and {"capped_off_topic", "capped_one_quote"} <= set(pasted.flags)
+
+
+def test_a_model_that_misses_an_evasion_cannot_score_it(grader, full_service):
+    # No paper named, nothing explained: a small model called every key point covered.
+    question = full_service.bank.get("last-paper")
+    evasive = "요즘 프로젝트 때문에 너무 바빠서 논문을 제대로 읽을 시간이 없었습니다. 그래도 트렌드는 블로그로 따라가고 있습니다."
+    n = len(question.key_points)
+    r = grader(reply(["covered"] * n)).grade(question, evasive)
+    assert r.offline_score == 0.0 and r.score == 1.0 and "capped_dont_know" in r.flags
+    honest = grader(reply(["missed"] * n, dont_know=True)).grade(question, evasive)
+    assert honest.score == 0.0 and honest.dont_know and "capped_dont_know" not in honest.flags

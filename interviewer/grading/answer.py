@@ -36,7 +36,14 @@ _INJECTION = re.compile("|".join(f"(?:{p})" for p in _INJECTION_PATTERNS), re.IG
 
 _DONT_KNOW = re.compile(
     r"(?ix)(모르겠|모릅니다|몰라요|모름|잘\s*모르|기억이\s*(잘\s*)?안|기억나지\s*않|떠오르지\s*않|생각이\s*(잘\s*)?안\s*나"
-    r"|들어본\s*(적|것)|다뤄\s*본\s*적이\s*없|해\s*본\s*적이\s*없|공부해\s*보겠|찾아보(겠|면)|패스|pass\b"
+    r"|들어본\s*(적|것)|공부해\s*보겠|찾아보(겠|면)|패스|pass\b"
+    # Evasions: never having done it, no time for it, "hard to say", not recalling the details. They only count
+    # when the answer also covers little (see the offline grader), and not before a concession: "써 본 적은
+    # 없지만 X는 Y" goes on to answer.
+    r"|(해|다뤄|써|사용해|구현해|읽어|계산해|공부해|접해)\s*본\s*(적|경험)\s*(이|은|도)?\s*(거의\s*)?없(?!지만|는데)"
+    r"|(읽을|공부할|볼)\s*(시간|여유)\s*(이|가)?\s*없(?!지만|는데)"
+    r"|(말씀\s*드리기|말하기|답하기|답변하기|설명\s*드리기|설명하기|단정하기)\s*(는|가)?\s*(좀\s*)?어렵"
+    r"|(정확히|자세히)\s*(는|은)?\s*(기억|모르)"
     r"|i\s+(don'?t|do\s+not)\s+know|not\s+sure|no\s+idea)"
 )
 

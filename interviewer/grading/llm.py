@@ -241,6 +241,9 @@ class LLMGrader:
             # That rule flagged no excellent, good, partial or ok answer in either eval set, while the bundled 1.5B
             # model gave such answers up to 5 points: the model's miss must not score them.
             "capped_off_topic": (offline.off_topic and not reply.off_topic, 1.0),
+            # An evasion ("no time to read papers lately") with nothing the references support: the bundled 1.5B
+            # called every key point of such a dev answer covered (5.0). The same + 1 as for off-topic.
+            "capped_dont_know": (offline.dont_know and not reply.dont_know, 1.0),
             # Judgments without their own evidence (one quote for most key points) prove nothing point by point: the
             # same + 1 as for a missed off-topic answer.
             "capped_one_quote": (one_quote_for_most(reply), 1.0),

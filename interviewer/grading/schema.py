@@ -83,6 +83,7 @@ FLAG_NOTES = {
     "grader_disagreement": "LLM과 오프라인 채점이 2점 넘게 다릅니다",
     "capped_after_manipulation": "채점 지시가 섞인 답변이라 오프라인 채점 점수를 넘지 않게 했습니다",
     "capped_off_topic": "다른 질문에 대한 답변으로 보여 오프라인 채점 + 1점을 넘지 않게 했습니다",
+    "capped_dont_know": "모른다는 답변으로 보여 오프라인 채점 + 1점을 넘지 않게 했습니다",
     "capped_one_quote": "모델이 핵심 포인트마다 근거를 따로 들지 않아 오프라인 채점 + 1점을 넘지 않게 했습니다",
 }
 
