@@ -63,6 +63,14 @@ def test_an_evasive_answer_without_content_scores_zero(grade):
     assert r.dont_know and r.score == 0.0
 
 
+@pytest.mark.parametrize("qid", ["dl-vs-ml", "gpu-for-dl", "dropout"])
+def test_restating_the_question_earns_nothing(grade, full_service, qid):
+    q = full_service.bank.get(qid)
+    r = grade(qid, q.question + " " + q.question)
+    assert r.score == 0.0 and "restates_question" in r.flags
+    assert "restates_question" not in grade(qid, q.question + " 잘 쓰면 성능이 좋아집니다.").flags
+
+
 def test_an_evasion_does_not_cancel_the_content_that_follows(grade):
     r = grade("dropout", "실무에서 써 본 적은 없습니다. 하지만 Dropout은 학습 때 뉴런을 확률 p로 무작위로 꺼서 "
                          "특정 뉴런에 의존하지 않게 만들어 과적합을 줄이고, 추론 때는 모든 뉴런을 씁니다.")

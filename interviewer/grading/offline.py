@@ -60,6 +60,7 @@ class _QuestionCache:
     kp_tokens: list[dict[str, float]]  # per key point: content token -> idf weight
     family: set[str]
     vocabulary: set[str]  # tokens of the family's references, key points, terms and corrections
+    echo: set[str]  # the question's own words
 
 
 def _unit(m: np.ndarray) -> np.ndarray:
@@ -120,7 +121,7 @@ class OfflineGrader:
             for kp in m.key_points:
                 vocabulary.update(self.analyzer.tokens(" ".join(kp.terms)))
         return _QuestionCache(self._stack(kp_ids), self._stack(claims), self._stack(corrections), kp_terms,
-                              kp_tokens, family, vocabulary)
+                              kp_tokens, family, vocabulary, echo)
 
     # -- grading --------------------------------------------------------------------------------------------
     def grade(self, question: Question, answer: str) -> GradeResult:
@@ -172,14 +173,19 @@ class OfflineGrader:
                                                        sent_tokens)
         if off_topic:
             flags.append(f"closer_to:{closer}")
+        # An answer in the question's own words only says nothing, though retrieval finds it plainly on topic (it
+        # earned up to 1.3 points of relevance before).
+        restated = token_set <= cache.echo and coverage <= p.dont_know_max_coverage
+        if restated:
+            flags.append("restates_question")
         dont_know = a.dont_know_phrase and coverage <= p.dont_know_max_coverage
         novelty = self._novelty(a, sent_vecs, sent_tokens, cache, hits)
         wrong_share = p.novelty_penalty * max(0.0, novelty - p.novelty_free)
         if wrong_share > 0:
             flags.append(f"unsupported:{novelty:.2f}")
-        score = score_from_judgments(judgments, off_topic=off_topic, dont_know=dont_know, wrong_share=wrong_share,
-                                     curve=p.curve)
-        if not (off_topic or dont_know):
+        score = score_from_judgments(judgments, off_topic=off_topic, dont_know=dont_know or restated,
+                                     wrong_share=wrong_share, curve=p.curve)
+        if not (off_topic or dont_know or restated):
             # An answer plainly about this question earns a little even when no key point matched word for word:
             # terse notes are common, and "on topic but thin" must rank above "about something else".
             score = min(5.0, score + p.relevance_bonus * relevance * (1.0 - score / 5.0))

@@ -80,6 +80,7 @@ FLAG_NOTES = {
     "injection_suspected": "채점 지시로 보이는 문장은 무시했습니다",
     "truncated": "답변이 길어 앞부분만 채점했습니다",
     "non_korean": "한국어가 아닌 답변입니다",
+    "restates_question": "질문을 되풀이했을 뿐 답이 없습니다",
     "grader_disagreement": "LLM과 오프라인 채점이 2점 넘게 다릅니다",
     "capped_after_manipulation": "채점 지시가 섞인 답변이라 오프라인 채점 점수를 넘지 않게 했습니다",
     "capped_off_topic": "다른 질문에 대한 답변으로 보여 오프라인 채점 + 1점을 넘지 않게 했습니다",
