@@ -69,6 +69,8 @@ def test_restating_the_question_earns_nothing(grade, full_service, qid):
     r = grade(qid, q.question + " " + q.question)
     assert r.score == 0.0 and "restates_question" in r.flags
     assert "restates_question" not in grade(qid, q.question + " 잘 쓰면 성능이 좋아집니다.").flags
+    # No words at all is not a restatement (the note would tell the candidate something false).
+    assert "restates_question" not in grade(qid, "😀😀😀 ...!!!").flags
 
 
 def test_an_evasion_does_not_cancel_the_content_that_follows(grade):

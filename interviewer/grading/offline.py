@@ -174,8 +174,9 @@ class OfflineGrader:
         if off_topic:
             flags.append(f"closer_to:{closer}")
         # An answer in the question's own words only says nothing, though retrieval finds it plainly on topic (it
-        # earned up to 1.3 points of relevance before).
-        restated = token_set <= cache.echo and coverage <= p.dont_know_max_coverage
+        # earned up to 1.3 points of relevance before). An answer with no words at all (emoji, punctuation) restates
+        # nothing.
+        restated = bool(token_set) and token_set <= cache.echo and coverage <= p.dont_know_max_coverage
         if restated:
             flags.append("restates_question")
         dont_know = a.dont_know_phrase and coverage <= p.dont_know_max_coverage
