@@ -16,6 +16,9 @@ from .errors import BankError
 # Content morphemes: nouns, verb/adjective stems, roots, foreign words, numbers, hanja.
 _CONTENT_TAGS = {"NNG", "NNP", "NR", "VV", "VA", "XR", "SL", "SH", "SN"}
 _ASCII_WORD = re.compile(r"[a-z0-9]")
+# Kiwi keeps an enumeration marker's dot on the letter or number ("A.", "1." at the start of a line): such a marker is
+# list layout, not a word of the answer, and counted as foreign vocabulary it cost answers written as lists.
+_LIST_MARKER = re.compile(r"^(?:[a-z]|\d+)\.$")
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def _variant_pattern(variant: str) -> str:
 class Analyzer:
     """Tokens for BM25 and lexical evidence. Kiwi takes ~1 s to load, so it is loaded on first use only."""
 
-    VERSION = "kiwi-content-v3"
+    VERSION = "kiwi-content-v4"
 
     def __init__(self, glossary: Glossary | None = None):
         self.glossary = glossary or Glossary([])
@@ -126,7 +129,7 @@ class Analyzer:
     def morphemes(self, text: str) -> list[str]:
         with self._lock:
             tokens = self._kiwi.tokenize(unicodedata.normalize("NFKC", text))
-        return [t.form.lower() for t in tokens if t.tag in _CONTENT_TAGS]
+        return [form for t in tokens if t.tag in _CONTENT_TAGS and not _LIST_MARKER.match(form := t.form.lower())]
 
     def tokens(self, text: str) -> list[str]:
         return self.morphemes(text) + [e.token for e in self.glossary.concepts(text)]

@@ -44,3 +44,23 @@ def test_bm25_from_postings_equals_rank_bm25():
     for query in ("배치 정규화", "뉴런 드롭아웃 배치", "없는단어", "정규화 정규화 배치"):
         q = analyzer.tokens(query)
         assert np.array_equal(_BM25(corpus).get_scores(q), BM25Okapi(corpus).get_scores(q))
+
+
+def test_list_markers_are_layout_not_words():
+    analyzer = Analyzer()
+    tokens = analyzer.morphemes("A.\n    1. training 시에 b) 0.5 확률, v1.2와 ResNet-50")
+    assert "a." not in tokens and "1." not in tokens
+    assert {"training", "0.5", "1.2", "50", "resnet"} <= set(tokens)  # numbers and words next to them stay
+
+
+def test_bank_glossary_joins_english_and_korean_spellings_of_terms_answers_use():
+    g = Glossary.load(ROOT / "knowledge" / "glossary.yaml")
+
+    def canon(text: str) -> list[str]:
+        return [e.canonical for e in g.concepts(text)]
+
+    assert canon("zigzagging") == canon("zig-zag") == canon("지그재그") == canon("진동")
+    assert canon("scale을 통일") == canon("스케일을 맞춘다") != []
+    assert canon("kernel size") == canon("커널 크기") != []
+    assert canon("stride 2") == canon("스트라이드 2") != []
+    assert canon("로그 스케일") == canon("log scale") != canon("스케일")  # the longer term wins
