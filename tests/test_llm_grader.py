@@ -131,7 +131,7 @@ def test_judgments_are_kept_when_only_the_feedback_language_keeps_failing(grader
     english = reply(["covered"] * n, feedback_good="Good.", feedback_missing="Nothing.")
     r = grader(english, english, english).grade(question, ANSWER)
     assert r.score == 5.0 and "feedback_fallback" in r.flags
-    assert "잘 짚은 점" in r.feedback.good or "방향" in r.feedback.good
+    assert question.key_points[0].point in r.feedback.good  # Korean feedback rebuilt from the kept judgments
 
 
 def test_the_same_answer_meets_the_same_prompt(grader, question):

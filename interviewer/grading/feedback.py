@@ -19,7 +19,7 @@ def offline_feedback(q: Question, r: GradeResult) -> Feedback:
     elif r.dont_know:
         good = "모르는 것을 솔직히 말한 것은 좋습니다. 아래 모범 답안으로 핵심을 정리해 보세요."
     elif covered:
-        good = "잘 짚은 점: " + "; ".join(j.point for j in covered)
+        good = "; ".join(j.point for j in covered)  # every renderer labels this field 잘한 점 already
     elif partial:
         good = "방향은 맞습니다: " + "; ".join(j.point for j in partial) + " (더 구체적으로 설명하면 좋습니다)"
     else:
