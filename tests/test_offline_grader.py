@@ -41,6 +41,9 @@ def test_feedback_is_korean_and_names_what_was_missed(grade):
     assert "빠진 점" in r.feedback.missing and r.feedback.model_answer
     missed = [j.point for j in r.key_points if j.status.value == "missed"]
     assert missed and missed[0] in r.feedback.missing
+    good = grade("dropout", GOOD)
+    covered = [j.point for j in good.key_points if j.status.value == "covered"]
+    assert covered and good.feedback.good.startswith(covered[0])  # renderers add the 잘한 점 label themselves
 
 
 def test_an_answer_to_another_question_is_off_topic(grade):
@@ -68,6 +71,7 @@ def test_restating_the_question_earns_nothing(grade, full_service, qid):
     q = full_service.bank.get(qid)
     r = grade(qid, q.question + " " + q.question)
     assert r.score == 0.0 and "restates_question" in r.flags
+    assert "되풀이" in r.feedback.good and "방향은 맞습니다" not in r.feedback.good
     assert "restates_question" not in grade(qid, q.question + " 잘 쓰면 성능이 좋아집니다.").flags
     # No words at all is not a restatement (the note would tell the candidate something false).
     assert "restates_question" not in grade(qid, "😀😀😀 ...!!!").flags

@@ -18,6 +18,8 @@ def offline_feedback(q: Question, r: GradeResult) -> Feedback:
         good = "답변 내용이 이 질문이 아닌 다른 주제에 가깝습니다."
     elif r.dont_know:
         good = "모르는 것을 솔직히 말한 것은 좋습니다. 아래 모범 답안으로 핵심을 정리해 보세요."
+    elif "restates_question" in r.flags:  # its words match the key points, but they are the question's words
+        good = "질문을 되풀이했을 뿐 답한 내용이 없습니다. 아래 모범 답안으로 핵심을 정리해 보세요."
     elif covered:
         good = "; ".join(j.point for j in covered)  # every renderer labels this field 잘한 점 already
     elif partial:
