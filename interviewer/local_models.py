@@ -6,13 +6,17 @@ llama-cpp-python compile. Every joined file is checked against a pinned sha256."
 
 import atexit
 import hashlib
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +138,13 @@ class LocalServer:
         params.kv_unified = False
         params.use_jinja = True
         params.warmup = False
+        # No host-memory prompt cache: the only reuse of earlier work is the one `reuse_prefix` controls.
+        params.cache_ram_mib = 0
+        params.cache_idle_slots = False
+        self._slot_dir = tempfile.mkdtemp(prefix="interviewer-slots-") if parallel == 1 else None
+        if self._slot_dir:
+            params.slot_save_path = self._slot_dir + os.sep  # llama.cpp appends the file name as is
+        self._saved: OrderedDict[str, str] = OrderedDict()  # prefix key -> file in _slot_dir, oldest first
         self.port = params.port
         self.parallel = parallel
         # Requests beyond the slots wait in our process (callers hold this), not in the server's socket, where the
@@ -160,7 +171,54 @@ class LocalServer:
                 cls._servers[str(path)] = server
             return server
 
+    # -- prompt prefixes --------------------------------------------------------------------------------------
+    # A grading prompt opens with the same instructions every time and, per question, the same rubric: on 2 cores
+    # that is ~50 s of prompt processing per answer, most of it repeated. llama.cpp's own prompt cache reuses
+    # whatever prefix the previous request happened to share, and a reused prefix is computed in other batch shapes
+    # than a fresh pass, so the same prompt decoded differently at temperature 0 depending on what came before.
+    # Here the reused part is fixed instead: each prefix is computed once, in one way, saved from the slot, and
+    # restored before every request that starts with it. The same prompt then always meets the same computation.
+    MAX_SAVED = 8  # ~30 MB each for the 1.5B (~900 tokens of KV)
+
+    def _post(self, path: str, body: dict) -> dict:
+        url = self.base_url.removesuffix("/v1") + path
+        req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=600) as r:
+            return json.load(r)
+
+    def _warm(self, messages: list[dict], reuse: bool) -> None:
+        self._post("/v1/chat/completions", {"messages": messages, "max_tokens": 1, "temperature": 0,
+                                             "id_slot": 0, "cache_prompt": reuse})
+
+    def reuse_prefix(self, prefixes: list[list[dict]]) -> dict:
+        """Load the saved state of the last of `prefixes` (chat messages, each level extending the one before)
+        into the slot and return the request fields that make the next request reuse exactly that prefix. Call it
+        holding a slot. Without a slot directory (more than one slot) or on any failure: no reuse."""
+        if not self._slot_dir or not prefixes:
+            return {"cache_prompt": False}
+        try:
+            previous = None
+            for level in prefixes:
+                key = hashlib.sha256(json.dumps(level, ensure_ascii=False).encode()).hexdigest()[:24]
+                if key not in self._saved:
+                    if previous is not None:
+                        self._post("/slots/0?action=restore", {"filename": previous})
+                    self._warm(level, reuse=previous is not None)
+                    self._post("/slots/0?action=save", {"filename": f"{key}.bin"})
+                    self._saved[key] = f"{key}.bin"
+                    while len(self._saved) > self.MAX_SAVED:
+                        _, old = self._saved.popitem(last=False)
+                        Path(self._slot_dir, old).unlink(missing_ok=True)
+                self._saved.move_to_end(key)
+                previous = self._saved[key]
+            self._post("/slots/0?action=restore", {"filename": previous})
+        except Exception:  # the server is gone or refuses: the request itself reports that, or works without reuse
+            return {"cache_prompt": False}
+        return {"cache_prompt": True, "id_slot": 0}
+
     def stop(self) -> None:
+        if self._slot_dir:
+            shutil.rmtree(self._slot_dir, ignore_errors=True)
         self._server = None  # xllamacpp stops its loop when the Server object is released
         for key, value in list(self._servers.items()):
             if value is self:

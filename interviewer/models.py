@@ -44,7 +44,8 @@ def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0,
     if server is not None:
         # Small local models can loop: a bounded reply keeps a bad generation from eating minutes. llama.cpp's
         # prompt cache computes a reused prefix in other batch shapes than a fresh one, so with it the same prompt
-        # can decode differently at temperature 0 (its README says so); grades must repeat.
+        # can decode differently at temperature 0 (its README says so); grades must repeat. Grading asks for a
+        # reuse it controls instead (LocalServer.reuse_prefix).
         return init_chat_model(spec, model_provider="openai", base_url=server.base_url,
                                api_key="local", max_tokens=max_tokens or 900, extra_body={"cache_prompt": False},
                                **{**common, "max_retries": 0, "timeout": LOCAL_TIMEOUT_S})

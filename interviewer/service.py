@@ -90,7 +90,8 @@ class Service:
             model = make_chat_model(spec, self.settings.data_dir)
             server = local_server(spec, self.settings.data_dir)
             self._graders[spec] = LLMGrader(model, spec, self.offline_grader, self.settings.prompts_dir,
-                                            slots=server.slots if server else None)
+                                            slots=server.slots if server else None,
+                                            reuse_prefix=server.reuse_prefix if server else None)
         return self._graders[spec]
 
     def question(self, text_or_id: str) -> Question:

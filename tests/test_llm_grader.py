@@ -149,6 +149,31 @@ def test_the_same_answer_meets_the_same_prompt(grader, question):
     assert tag not in prompts[2][1]
 
 
+def test_fixed_openings_come_first_and_a_server_that_can_reuse_them_is_given_them(full_service, fake_llm, question):
+    # A server reuses saved work only for text that opens every prompt; nothing that depends on the answer may sit
+    # in those openings (its tag code once sat in the instructions and made each prompt new from the first line).
+    n = len(question.key_points)
+    calls = []
+    g = LLMGrader(fake_llm("JSON이 아닌 답", reply(["covered"] * n)), "fake", full_service.offline_grader,
+                  full_service.settings.prompts_dir,
+                  reuse_prefix=lambda prefixes: calls.append(prefixes) or {"cache_prompt": True})
+    seen = []
+    original = g.messages
+    g.messages = lambda *a, **k: seen.append(original(*a, **k)) or seen[-1]
+    r = g.grade(question, ANSWER)
+    assert r.score == 5.0 and "reask:1" in r.flags
+    assert len(calls) == 2 and calls[0] == calls[1]  # before the first call and before the re-ask
+    (instructions,), (instructions_again, rubric) = calls[0]
+    system, user = seen[0][0].content, seen[0][1].content
+    assert instructions == instructions_again == {"role": "system", "content": system}
+    assert rubric["role"] == "user" and user.startswith(rubric["content"])
+    assert all(kp.point in rubric["content"] for kp in question.key_points) and ANSWER not in rubric["content"]
+    tag = user.split("<answer-")[1].split(">")[0]
+    assert tag not in system and tag not in rubric["content"]
+    other = original(question, "다른 답입니다.", [], "ffff0000")
+    assert other[0].content == system and other[1].content.startswith(rubric["content"])
+
+
 def test_manipulation_never_reaches_the_model_and_cannot_buy_points(grader, question, full_service):
     n = len(question.key_points)
     g = grader(reply(["covered"] * n))

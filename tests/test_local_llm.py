@@ -3,6 +3,8 @@
 SmolLM2 is far too small to grade well: these tests check the wiring (schema-constrained output parses, streaming,
 a dead server), not the grades."""
 
+from pathlib import Path
+
 import pytest
 
 from interviewer.grading.llm import LLMGrade, LLMGrader
@@ -65,6 +67,34 @@ def test_a_prompt_decodes_the_same_after_another_prompt_shared_its_prefix(full_s
     first = model.invoke(ask[0]).content
     model.invoke(ask[1])
     assert model.invoke(ask[0]).content == first
+
+
+def test_grading_reuses_its_fixed_openings_and_an_answer_still_decodes_the_same(full_service, smollm2):
+    # The instructions and the question's rubric are computed once, saved from the slot and restored before each
+    # request: the server reports exactly them as cached, and an answer graded again after another answer decodes
+    # as the first time (llama.cpp's own reuse of whatever the previous request shared did not).
+    server = LocalServer.get(full_service.settings.data_dir, "smollm2")
+    model = make_chat_model(smollm2, full_service.settings.data_dir, max_tokens=48)
+    g = LLMGrader(model, smollm2, full_service.offline_grader, full_service.settings.prompts_dir,
+                  slots=server.slots, reuse_prefix=server.reuse_prefix)
+
+    def ask(qid, answer):
+        q = full_service.bank.get(qid)
+        with server.slots:
+            extra = server.reuse_prefix(g.prefixes(q))
+            raw = model.invoke(g.messages(q, answer, [], "abcd1234"), extra_body=extra)
+        usage = raw.response_metadata["token_usage"]
+        return raw.content, usage["prompt_tokens_details"]["cached_tokens"], usage["prompt_tokens"]
+
+    first = ask("dropout", "학습 때 뉴런을 끕니다.")
+    other = ask("dropout", "앙상블 효과가 있습니다.")
+    elsewhere = ask("batch-normalization", "평균과 분산으로 정규화합니다.")
+    again = ask("dropout", "학습 때 뉴런을 끕니다.")
+    assert again == first
+    assert 0 < first[1] == other[1] < first[2]  # the openings, never the whole prompt
+    assert 0 < elsewhere[1] != first[1]
+    saved = list(Path(server._slot_dir).iterdir())
+    assert 0 < len(saved) <= server.MAX_SAVED
 
 
 def test_streaming_yields_several_chunks(full_service, smollm2):

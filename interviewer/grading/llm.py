@@ -110,11 +110,15 @@ def _escape(answer: str) -> str:
 
 class LLMGrader:
     def __init__(self, model: BaseChatModel, name: str, offline: OfflineGrader, prompts_dir, *,
-                 max_reasks: int = MAX_REASKS, slots: threading.BoundedSemaphore | None = None):
+                 max_reasks: int = MAX_REASKS, slots: threading.BoundedSemaphore | None = None,
+                 reuse_prefix: Callable[[list[list[dict]]], dict] | None = None):
         self.model = model
         # The decoding slots of a server that has few (the in-process local one): every caller (grade, eval,
         # interview turns) waits for one around its model call.
         self._slots = slots or contextlib.nullcontext()
+        # A server that can restore a saved prompt prefix (the in-process one): given the prompt's fixed openings,
+        # it loads their state and returns the request fields that reuse it.
+        self._reuse_prefix = reuse_prefix
         self.name = name
         self.offline = offline
         self.prompts_dir = prompts_dir
@@ -138,24 +142,38 @@ class LLMGrader:
         # The key points are the rubric; the reference answer itself is not sent. It was a third of the prompt
         # (~575 of ~1,700 tokens) and the bundled 1.5B graded worse with it: 43 dev items, pairwise .83 vs .90,
         # 38 s vs 26 s per answer (benchmarks/grader.py). The candidate still sees it as the model answer.
-        system = render(self.prompts_dir, "grade.system.j2", nonce=nonce, shape=_TURN_SHAPE if follow_up else _SHAPE)
-        user = render(self.prompts_dir, "grade.user.j2", question_id=q.id, question=q.question, context=q.context,
-                      key_points=[kp.point for kp in q.key_points],
-                      pitfalls=[p.claim for p in q.pitfalls], related=related, nonce=nonce, answer=_escape(answer),
-                      follow_up=follow_up)
-        return [SystemMessage(system), HumanMessage(user)]
+        # Fixed parts first (instructions, then the question's rubric), what depends on the answer last: a server
+        # can then reuse the fixed parts' work from one answer to the next (see `prefixes`).
+        system, rubric = self._fixed(q, follow_up)
+        user = render(self.prompts_dir, "grade.user.j2", key_points=q.key_points, related=related, nonce=nonce,
+                      answer=_escape(answer), follow_up=follow_up)
+        return [SystemMessage(system), HumanMessage(rubric + user)]
 
-    def _invoke(self, runnable, msgs, on_text: Callable[[str], None] | None):
+    def _fixed(self, q: Question, follow_up: bool) -> tuple[str, str]:
+        system = render(self.prompts_dir, "grade.system.j2", shape=_TURN_SHAPE if follow_up else _SHAPE)
+        rubric = render(self.prompts_dir, "grade.rubric.j2", question_id=q.id, question=q.question,
+                        context=q.context, key_points=[kp.point for kp in q.key_points],
+                        pitfalls=[p.claim for p in q.pitfalls])
+        return system, rubric
+
+    def prefixes(self, q: Question, follow_up: bool = False) -> list[list[dict]]:
+        """The openings every grading prompt of this question shares: the instructions, then with the rubric."""
+        system, rubric = self._fixed(q, follow_up)
+        return [[{"role": "system", "content": system}],
+                [{"role": "system", "content": system}, {"role": "user", "content": rubric}]]
+
+    def _invoke(self, runnable, msgs, on_text: Callable[[str], None] | None, prefixes: list[list[dict]]):
         """One model call; with `on_text`, streamed, and the interviewer's words are passed on as they grow."""
         with self._slots:
-            return self._call(runnable, msgs, on_text)
+            extra = {"extra_body": self._reuse_prefix(prefixes)} if self._reuse_prefix else {}
+            return self._call(runnable, msgs, on_text, **extra)
 
     @staticmethod
-    def _call(runnable, msgs, on_text: Callable[[str], None] | None):
+    def _call(runnable, msgs, on_text: Callable[[str], None] | None, **kwargs):
         if on_text is None:
-            return runnable.invoke(msgs)
+            return runnable.invoke(msgs, **kwargs)
         acc, shown = None, ""
-        for chunk in runnable.stream(msgs):
+        for chunk in runnable.stream(msgs, **kwargs):
             acc = chunk if acc is None else acc + chunk
             draft = _draft(acc.content if isinstance(acc.content, str) else "")
             if draft and draft != shown:
@@ -188,9 +206,10 @@ class LLMGrader:
         reply, error, korean_only = None, None, None
         runnable = self._bind_schema(len(question.key_points), follow_up)
         parser = self.parsers[follow_up]
+        prefixes = self.prefixes(question, follow_up) if self._reuse_prefix else []
         for attempt in range(self.max_reasks + 1):
             try:
-                raw = self._invoke(runnable, msgs, on_text)
+                raw = self._invoke(runnable, msgs, on_text, prefixes)
             except Exception as e:  # server down, timeout, context overflow: unscored, session intact
                 if type(e).__name__ == "LengthFinishReasonError" and attempt < self.max_reasks:
                     # The model answered but ran past the token limit (small models loop): ask again, shorter.
