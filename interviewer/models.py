@@ -49,21 +49,26 @@ def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0,
         return init_chat_model(spec, model_provider="openai", base_url=server.base_url,
                                api_key="local", max_tokens=max_tokens or 900, extra_body={"cache_prompt": False},
                                **{**common, "max_retries": 0, "timeout": LOCAL_TIMEOUT_S})
+    # Self-hosted servers often run small models, which can loop until the context is full: the same bound as the
+    # local model (a grading reply is ~200-750 tokens). SmolLM2 behind a URL wrote ~1,530 tokens per reply, over
+    # 2 minutes each on 2 cores, and its client timed out.
+    hosted = {"max_tokens": max_tokens or 900}
     try:
         if spec.startswith("openai:"):
             if not os.environ.get("OPENAI_API_KEY"):
                 raise ConfigError("OPENAI_API_KEY 가 설정되지 않았습니다.", hint="키를 설정하거나 --model offline 을 쓰세요.")
-            return init_chat_model(spec.split(":", 1)[1], model_provider="openai", **common)
+            return init_chat_model(spec.split(":", 1)[1], model_provider="openai", **common,
+                                   **({"max_tokens": max_tokens} if max_tokens else {}))
         if spec.startswith("ollama:"):
             base = os.environ.get("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/") + "/v1"
             return init_chat_model(spec.split(":", 1)[1], model_provider="openai", base_url=base, api_key="ollama",
-                                   **common)
+                                   **common, **hosted)
         if spec.startswith(("http://", "https://")):
             url, _, model = spec.partition("#")
             if not model:
                 raise ConfigError(f"모델 이름이 없습니다: '{spec}'", hint="형식: http://HOST:PORT/v1#MODEL")
             return init_chat_model(model, model_provider="openai", base_url=url,
-                                   api_key=os.environ.get("OPENAI_API_KEY", "not-needed"), **common)
+                                   api_key=os.environ.get("OPENAI_API_KEY", "not-needed"), **common, **hosted)
     except ConfigError:
         raise
     except Exception as e:
