@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 TIMEOUT_S = 120.0
 # Two cores share the in-process server's slots: a ~1.5k-token grading takes ~35 s alone and twice that beside another.
 LOCAL_TIMEOUT_S = 300.0
+# Small models can loop until their context is full: replies from servers that run them (the bundled one, Ollama, a
+# URL) are bounded. A grading reply is ~200-750 tokens.
+SELF_HOSTED_MAX_TOKENS = 900
 
 
 def is_offline(spec: str | None) -> bool:
@@ -47,12 +50,10 @@ def make_chat_model(spec: str, data_dir: Path, *, temperature: float = 0.0,
         # can decode differently at temperature 0 (its README says so); grades must repeat. Grading asks for a
         # reuse it controls instead (LocalServer.reuse_prefix).
         return init_chat_model(spec, model_provider="openai", base_url=server.base_url,
-                               api_key="local", max_tokens=max_tokens or 900, extra_body={"cache_prompt": False},
+                               api_key="local", max_tokens=max_tokens or SELF_HOSTED_MAX_TOKENS, extra_body={"cache_prompt": False},
                                **{**common, "max_retries": 0, "timeout": LOCAL_TIMEOUT_S})
-    # Self-hosted servers often run small models, which can loop until the context is full: the same bound as the
-    # local model (a grading reply is ~200-750 tokens). SmolLM2 behind a URL wrote ~1,530 tokens per reply, over
-    # 2 minutes each on 2 cores, and its client timed out.
-    hosted = {"max_tokens": max_tokens or 900}
+    # SmolLM2 behind a URL wrote ~1,530 tokens per reply, over 2 minutes each on 2 cores, and its client timed out.
+    hosted = {"max_tokens": max_tokens or SELF_HOSTED_MAX_TOKENS}
     try:
         if spec.startswith("openai:"):
             if not os.environ.get("OPENAI_API_KEY"):

@@ -69,11 +69,13 @@ def test_a_prompt_decodes_the_same_after_another_prompt_shared_its_prefix(full_s
     assert model.invoke(ask[0]).content == first
 
 
-def test_grading_reuses_its_fixed_openings_and_an_answer_still_decodes_the_same(full_service, smollm2):
+def test_grading_reuses_its_fixed_openings_and_an_answer_still_decodes_the_same(full_service, smollm2, monkeypatch):
     # The instructions and the question's rubric are computed once, saved from the slot and restored before each
     # request: the server reports exactly them as cached, and an answer graded again after another answer decodes
-    # as the first time (llama.cpp's own reuse of whatever the previous request shared did not).
+    # as the first time (llama.cpp's own reuse of whatever the previous request shared did not). With room for two
+    # saved openings, the third evicts the oldest, and the first answer's openings are recomputed the same way.
     server = LocalServer.get(full_service.settings.data_dir, "smollm2")
+    monkeypatch.setattr(server, "MAX_SAVED", 2)
     model = make_chat_model(smollm2, full_service.settings.data_dir, max_tokens=48)
     g = LLMGrader(model, smollm2, full_service.offline_grader, full_service.settings.prompts_dir,
                   slots=server.slots, reuse_prefix=server.reuse_prefix)
@@ -95,6 +97,7 @@ def test_grading_reuses_its_fixed_openings_and_an_answer_still_decodes_the_same(
     assert 0 < elsewhere[1] != first[1]
     saved = list(Path(server._slot_dir).iterdir())
     assert 0 < len(saved) <= server.MAX_SAVED
+    assert sorted(p.name for p in saved) == sorted(server._saved.values())  # evicted files are gone from disk
 
 
 def test_streaming_yields_several_chunks(full_service, smollm2):
