@@ -149,6 +149,28 @@ def test_the_same_answer_meets_the_same_prompt(grader, question):
     assert tag not in prompts[2][1]
 
 
+class LengthFinishReasonError(Exception):
+    """Stands for openai's error of that name (the grader tells it by name): the reply hit max_tokens."""
+
+
+def test_replies_cut_at_the_length_limit_are_reasked_then_unscored_as_invalid_output(grader, question):
+    n = len(question.key_points)
+    r = grader(LengthFinishReasonError(), reply(["covered"] * n)).grade(question, ANSWER)
+    assert r.score == 5.0 and "reask:1" in r.flags
+    r = grader(*[LengthFinishReasonError() for _ in range(3)]).grade(question, ANSWER)
+    assert r.score is None and "출력" in r.unscored_reason and "length limit" in r.unscored_reason
+    assert "call_failed" not in r.flags and r.offline_score is not None  # the server answered: not a failed call
+
+
+def test_an_answer_without_a_single_word_never_reaches_the_model(grader, question):
+    n = len(question.key_points)
+    for answer in ("😀😀😀 🤖", "?!... ---", "\x00\x01 😀"):
+        g = grader(reply(["covered"] * n))  # the model would call everything covered
+        r = g.grade(question, answer)
+        assert len(g.model.messages.replies) == 1  # never asked
+        assert r.grader == "fake" and r.score == r.offline_score and r.score < 0.5
+
+
 def test_fixed_openings_come_first_and_a_server_that_can_reuse_them_is_given_them(full_service, fake_llm, question):
     # A server reuses saved work only for text that opens every prompt; nothing that depends on the answer may sit
     # in those openings (its tag code once sat in the instructions and made each prompt new from the first line).

@@ -190,9 +190,11 @@ class LLMGrader:
         offline = self.offline.grade(question, answer)
         prepared = prepare(answer)
         flags = [f for f in offline.flags if f in ("truncated", "injection_suspected", "non_korean", "empty_answer")]
-        if offline.unscored_reason or prepared.empty:
+        if offline.unscored_reason or prepared.empty or not any(ch.isalnum() for ch in prepared.text):
             offline.grader, offline.offline_score = self.name, offline.score
-            return offline  # nothing for a model to judge: no reference, or no answer at all
+            # Nothing for a model to judge: no reference, no answer, or no word in it (emoji and punctuation only,
+            # which SmolLM2 called all covered: 5.0).
+            return offline
         related = [_short(p.text, 160) for p in offline.passages if p.question_id != question.id][:2]
         # Sentences that address the grader never reach the model; it is only told that some were removed.
         text = prepared.text
@@ -211,9 +213,12 @@ class LLMGrader:
             try:
                 raw = self._invoke(runnable, msgs, on_text, prefixes)
             except Exception as e:  # server down, timeout, context overflow: unscored, session intact
-                if type(e).__name__ == "LengthFinishReasonError" and attempt < self.max_reasks:
-                    # The model answered but ran past the token limit (small models loop): ask again, shorter.
+                if type(e).__name__ == "LengthFinishReasonError":
+                    # The model answered but ran past the token limit (small models loop): ask again, shorter. The
+                    # last time it is an invalid output, not a failed call (which would stop an eval run early).
                     error = "the reply was cut at the length limit; keep every string short"
+                    if attempt == self.max_reasks:
+                        break
                     msgs = msgs + [HumanMessage(render(self.prompts_dir, "reask.j2", error=error,
                                                        n_key_points=len(question.key_points)))]
                     flags.append(f"reask:{attempt + 1}")
