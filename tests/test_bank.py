@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 
 from interviewer.bank import check_bank, load_bank
+from interviewer.bank.models import MAX_KEY_POINTS, MIN_KEY_POINTS
 from interviewer.errors import BankError, QuestionNotFound
 
 from .conftest import KNOWLEDGE
@@ -50,7 +51,8 @@ def test_real_bank_is_complete_and_gradable():
     assert [str(i) for i in issues if i.severity == "error"] == []
     for q in questions:
         assert q.gradable, q.id
-        assert 3 <= len(q.key_points) <= 6, q.id
+        assert MIN_KEY_POINTS <= len(q.key_points) <= MAX_KEY_POINTS, q.id
+        assert all(p.key_point is None or p.key_point < len(q.key_points) for p in q.pitfalls), q.id
         assert q.pitfalls and q.reference.strip(), q.id
         assert q.sources, q.id
 
@@ -108,7 +110,10 @@ def test_missing_field_and_bad_key_points_name_their_lines(tmp_path):
     _, issues = check_bank(write_bank(tmp_path / "a", {"01-a.yaml": GOOD.replace("difficulty: 1\n", "")}))
     assert [(i.line, "difficulty" in i.message and "필수" in i.message) for i in issues] == [(1, True)]
     _, issues = check_bank(write_bank(tmp_path / "k", {"01-a.yaml": GOOD.replace("  - point: 셋\n", "")}))
-    assert [(i.line, "3-6" in i.message) for i in issues] == [(9, True)]
+    assert [(i.line, "3-8" in i.message) for i in issues] == [(9, True)]
+    linked = GOOD.replace("  - claim:", "  - key_point: 7\n    claim:", 1)
+    _, issues = check_bank(write_bank(tmp_path / "p", {"01-a.yaml": linked}))
+    assert len(issues) == 1 and "key_point" in issues[0].message and "7번" in issues[0].message
     bad_type = GOOD.replace("difficulty: 1", "difficulty: 9")
     _, issues = check_bank(write_bank(tmp_path / "b", {"01-a.yaml": bad_type}))
     assert issues[0].line == 5 and "difficulty" in issues[0].message

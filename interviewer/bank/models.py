@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 AnswerSource = Literal["seed", "written", "imported", "missing"]
 # imported: answer text brought by `bank import`, not yet split into key points; missing: no answer at all.
 UNGRADED_SOURCES = ("imported", "missing")
+# Key points are atoms: one claim each, so a half-right answer loses only the half it got wrong.
+MIN_KEY_POINTS, MAX_KEY_POINTS = 3, 8
 
 
 class KeyPoint(BaseModel):
@@ -22,6 +24,9 @@ class Pitfall(BaseModel):
 
     claim: str = Field(min_length=1)
     correction: str = ""
+    # The key point this misconception contradicts (0-based), so a grader that detects the claim knows which point
+    # to mark wrong and which correction to show; None when it contradicts none of them.
+    key_point: int | None = Field(default=None, ge=0)
 
 
 class Question(BaseModel):
@@ -51,10 +56,15 @@ class Question(BaseModel):
             return self
         if not self.reference.strip():
             raise ValueError("reference: 참고 답안이 비어 있습니다 (answer_source가 imported/missing이 아니면 필수)")
-        if not 3 <= len(self.key_points) <= 6:
-            raise ValueError(f"key_points: 핵심 포인트는 3-6개여야 합니다 (현재 {len(self.key_points)}개)")
+        if not MIN_KEY_POINTS <= len(self.key_points) <= MAX_KEY_POINTS:
+            raise ValueError(f"key_points: 핵심 포인트는 {MIN_KEY_POINTS}-{MAX_KEY_POINTS}개여야 합니다 "
+                             f"(현재 {len(self.key_points)}개)")
         if not self.pitfalls:
             raise ValueError("pitfalls: 흔한 오해를 하나 이상 적어야 합니다")
+        for i, p in enumerate(self.pitfalls):
+            if p.key_point is not None and p.key_point >= len(self.key_points):
+                raise ValueError(f"pitfalls.{i}.key_point: {p.key_point}번 핵심 포인트가 없습니다 "
+                                 f"(0-{len(self.key_points) - 1})")
         return self
 
     @property
