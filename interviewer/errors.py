@@ -32,23 +32,34 @@ class ImportFormatError(BankError):
     """A markdown list that `bank import` cannot read."""
 
 
-class IndexError_(InterviewerError):
+class SearchIndexError(InterviewerError):
     """The search index is missing, corrupted, foreign, or built with another embedder."""
 
     hint = "`interviewer index --rebuild` 로 색인을 다시 만드세요."
 
 
-class IndexMissing(IndexError_):
+class IndexMissing(SearchIndexError):
     hint = "`interviewer index` 로 색인을 만드세요."
 
 
-class EmbedderMismatch(IndexError_):
+class EmbedderMismatch(SearchIndexError):
     pass
 
 
-class ForeignIndex(IndexError_):
+class ForeignIndex(SearchIndexError):
     pass
 
 
 class EmbeddingError(InterviewerError):
     """The embedder failed (model missing, server down, wrong dimension)."""
+
+
+class SessionNotFound(InterviewerError):
+    """An interview session id that the sessions database does not hold."""
+
+    hint = "`interviewer sessions list` 로 확인하세요."
+
+
+class JudgeError(InterviewerError):
+    """The checklist judge could not judge an answer: the provider failed, or its replies are unusable (no token
+    probabilities: `grading.checklist.LogprobsUnavailable`). The caller falls back to the structured grader."""

