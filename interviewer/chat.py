@@ -1,13 +1,16 @@
 """The terminal interview (`interviewer chat`): a thin loop over the interview service."""
 
 from rich.console import Console
+from rich.markup import escape
 from rich.prompt import Prompt
 
 from .errors import InterviewerError
 from .grading.schema import GradeResult
-from .interview import TurnOutput
+from .interview import GradingStatus, TurnOutput
 from .render import grade_panel
 from .service import Service
+
+GRADING = "채점 중…"
 
 
 def read_answer(console: Console) -> str | None:
@@ -17,8 +20,9 @@ def read_answer(console: Console) -> str | None:
     lines: list[str] = []
     while True:
         try:
-            line = Prompt.ask("[dim]답변[/]" if not lines else "[dim]…[/]", console=console, default="",
-                              show_default=False)
+            line = Prompt.ask(
+                "[dim]답변[/]" if not lines else "[dim]…[/]", console=console, default="", show_default=False
+            )
         except (EOFError, KeyboardInterrupt):
             return "\n".join(lines) if lines else None
         if not line.strip():
@@ -52,15 +56,27 @@ def show(console: Console, out: TurnOutput, *, include_candidate: bool = False) 
 
 
 def _reply(console: Console, iv, sid: str, answer: str) -> TurnOutput:
-    """The reply, with the interviewer's words shown live while a streaming model writes them."""
+    """The reply. While it is graded, a status line says what the grader is doing ("채점 중… 핵심 포인트 3/5 확인
+    중"), and the interviewer's words show live while a streaming model writes them."""
+    from rich.console import Group
     from rich.live import Live
+    from rich.spinner import Spinner
     from rich.text import Text
 
-    out = None
-    with Live(Text(""), console=console, transient=True, refresh_per_second=8) as live:
-        for event in iv.reply_stream(sid, answer):
-            if isinstance(event, str):
-                live.update(Text(event, style="dim"))
+    from .interview.graph import command_of
+
+    out, draft = None, Text("")
+    events = iv.reply_stream(sid, answer)  # an unusable answer is refused here, before anything is shown
+    status = Spinner("dots", text=Text(GRADING, style="dim"))
+    with Live(
+        Group(draft, status) if not command_of(answer) else draft, console=console, transient=True, refresh_per_second=8
+    ) as live:
+        for event in events:
+            if isinstance(event, GradingStatus):
+                status.update(text=Text(f"{GRADING} {event.text}", style="dim"))
+            elif isinstance(event, str):
+                draft = Text(event, style="dim")
+                live.update(Group(draft, status))
             else:
                 out = event
     return out
@@ -73,20 +89,24 @@ def chat(svc: Service, console: Console, *, resume: str | None = None, **options
         out.new = out.transcript
         show(console, out, include_candidate=True)
     else:
-        console.print("색인을 확인하는 중...", style="dim")
+        console.print("색인을 확인하는 중입니다…", style="dim")
         out = svc.start_interview(**options)
         show(console, out)
     sid = out.session_id
     while not out.done:
         answer = read_answer(console)
         if answer is None:
-            console.print(f"\n세션을 저장했습니다. 이어서 하려면: [bold]interviewer chat --resume {sid}[/]")
+            console.print(
+                f"\n세션을 저장했습니다. 이어서 하려면:\n  [bold]interviewer chat --resume {sid}[/]", highlight=False
+            )
             return sid
         try:
             out = _reply(console, iv, sid, answer)
         except InterviewerError as e:
-            console.print(f"[red]{e}[/]", highlight=False)
+            console.print(
+                f"[red]{escape(str(e))}[/]" + (f" [dim]{escape(e.hint)}[/]" if e.hint else ""), highlight=False
+            )
             continue
         show(console, out)
-    console.print(f"\n리포트: [bold]interviewer report {sid}[/]", highlight=False)
+    console.print(f"\n리포트 보기: [bold]interviewer report {sid}[/]", highlight=False)
     return sid

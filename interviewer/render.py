@@ -5,10 +5,38 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from .grading.schema import GradeResult, Status, flag_notes
+from .grading.feedback import LABELS, feedback_sections
+from .grading.schema import Feedback, GradeResult, Status, flag_notes
 
-_MARK = {Status.covered: ("✔ 다룸", "green"), Status.partial: ("△ 일부", "yellow"),
-         Status.missed: ("✘ 빠짐", "red"), Status.contradicted: ("✘ 틀림", "bold red")}
+_MARK = {
+    Status.covered: ("✔ 다룸", "green"),
+    Status.partial: ("△ 일부", "yellow"),
+    Status.missed: ("✘ 빠짐", "red"),
+    Status.contradicted: ("✘ 틀림", "bold red"),
+}
+_SECTION_STYLE = {
+    "note": "dim",
+    "good": "bold green",
+    "wrong": "bold red",
+    "missing": "bold yellow",
+    "model_answer": "bold",
+}
+
+
+def feedback_texts(fb: Feedback) -> list[Text]:
+    """The feedback's sections in the one order every renderer uses: a label, then one line an item (the model
+    answer and a note as a paragraph)."""
+    keys = {label: key for key, label in LABELS["ko"].items()}
+    out = []
+    for label, lines in feedback_sections(fb):
+        key = keys.get(label, "")
+        if key in ("note", "model_answer"):
+            body = Text(" ".join(lines), style="dim" if key == "model_answer" else "")
+            out.append(Text(f"{label}: ", style=_SECTION_STYLE[key]) + body)
+            continue
+        out.append(Text(label, style=_SECTION_STYLE.get(key, "bold")))
+        out += [Text(f"  • {line}") for line in lines]
+    return out
 
 
 def grade_panel(r: GradeResult, question: str) -> Panel:
@@ -31,9 +59,7 @@ def grade_panel(r: GradeResult, question: str) -> Panel:
             table.add_row(j.point, Text(label, style=style), j.evidence or "")
         parts.append(table)
     if r.feedback:
-        parts.append(Text("잘한 점: ", style="bold green") + Text(r.feedback.good))
-        parts.append(Text("보완할 점: ", style="bold yellow") + Text(r.feedback.missing))
-        parts.append(Text("모범 답안: ", style="bold") + Text(r.feedback.model_answer, style="dim"))
+        parts += feedback_texts(r.feedback)
     notes = flag_notes(r.flags)
     if notes:
         parts.append(Text("참고: " + "; ".join(notes), style="dim"))

@@ -124,13 +124,18 @@ def _cross_check(questions: list[Question], topics: dict | None) -> list[BankIss
             issues.append(BankIssue(q.file, q.line, f"질문 문구가 '{wording[key].id}'와 같습니다", "warning"))
         wording.setdefault(key, q)
         if not q.gradable:
-            issues.append(BankIssue(q.file, q.field_line("answer_source"),
-                                    f"'{q.id}': 참고 답안과 key_points가 없어 채점할 수 없습니다 ({q.answer_source})",
-                                    "warning"))
+            issues.append(
+                BankIssue(
+                    q.file,
+                    q.field_line("answer_source"),
+                    f"'{q.id}': 참고 답안과 key_points가 없어 채점할 수 없습니다 ({q.answer_source})",
+                    "warning",
+                )
+            )
         if q.parent is not None:
             parent = seen.get(q.parent)
             if parent is None:
-                issues.append(BankIssue(q.file, q.field_line("parent"), f"parent '{q.parent}'가 은행에 없습니다"))
+                issues.append(BankIssue(q.file, q.field_line("parent"), f"parent '{q.parent}'가 문제 은행에 없습니다"))
             elif parent.parent is not None:
                 issues.append(BankIssue(q.file, q.line, f"parent '{q.parent}'는 꼬리질문입니다 (한 단계만 허용)"))
             elif questions.index(parent) > questions.index(q):
@@ -138,7 +143,9 @@ def _cross_check(questions: list[Question], topics: dict | None) -> list[BankIss
         if topics is not None:
             for t in q.topics:
                 if t not in topics:
-                    issues.append(BankIssue(q.file, q.field_line("topics"), f"topics.yaml에 없는 주제 '{t}'", "warning"))
+                    issues.append(
+                        BankIssue(q.file, q.field_line("topics"), f"topics.yaml에 없는 주제 '{t}'", "warning")
+                    )
     return issues
 
 
@@ -168,7 +175,7 @@ class Bank:
         try:
             return self._by_id[qid]
         except KeyError:
-            raise QuestionNotFound(f"질문 id '{qid}'가 은행에 없습니다") from None
+            raise QuestionNotFound(f"질문 id '{qid}'가 문제 은행에 없습니다") from None
 
     def mains(self) -> list[Question]:
         return [q for q in self.questions if q.is_main]
@@ -184,7 +191,9 @@ class Bank:
         q = self._by_wording.get(normalize_wording(key))
         if q is None:
             shown = key if len(key) <= 60 else key[:57] + "..."
-            raise QuestionNotFound(f"은행에 없는 질문입니다: '{shown}'", hint="`interviewer bank list` 로 id를 확인하세요.")
+            raise QuestionNotFound(
+                f"문제 은행에 없는 질문입니다: '{shown}'", hint="`interviewer bank list` 로 id를 확인하세요."
+            )
         return q
 
 
@@ -220,6 +229,9 @@ def load_bank(knowledge_dir: Path) -> Bank:
     if errors:
         first = errors[0]
         more = f" (외 {len(errors) - 1}건)" if len(errors) > 1 else ""
-        raise BankError(f"지식 은행에 오류가 있습니다: {first}{more}", issues=errors,
-                        hint="`interviewer bank check` 로 전체 목록을 보세요.")
+        raise BankError(
+            f"문제 은행에 오류가 있습니다: {first}{more}",
+            issues=errors,
+            hint="`interviewer bank check` 로 전체 목록을 보세요.",
+        )
     return Bank(questions, load_topics(knowledge_dir / "topics.yaml"))

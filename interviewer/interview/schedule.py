@@ -30,8 +30,9 @@ class Card:
             reps = self.reps + 1
             interval = 1 if reps == 1 else 6 if reps == 2 else round(self.interval * self.ef)
         ef = max(EF_MIN, self.ef + 0.1 - (5 - q) * (0.08 + (5 - q) * 0.02))
-        return Card(self.question_id, reps, round(ef, 4), interval, at + timedelta(days=interval), score, at,
-                    self.seen + 1)
+        return Card(
+            self.question_id, reps, round(ef, 4), interval, at + timedelta(days=interval), score, at, self.seen + 1
+        )
 
     def is_due(self, now: datetime) -> bool:
         return self.due is not None and self.due <= now
@@ -58,6 +59,8 @@ def weak_topics(cards: dict[str, Card], topics_of: dict[str, list[str]], thresho
     for c in cards.values():
         for t in topics_of.get(c.question_id, []):
             per.setdefault(t, []).append(c.last_score)
-    rows = [{"topic": t, "mean": round(sum(v) / len(v), 2), "questions": len(v), "weak": sum(v) / len(v) < threshold}
-            for t, v in per.items()]
+    rows = [
+        {"topic": t, "mean": round(sum(v) / len(v), 2), "questions": len(v), "weak": sum(v) / len(v) < threshold}
+        for t, v in per.items()
+    ]
     return sorted(rows, key=lambda r: (r["mean"], r["topic"]))
