@@ -27,13 +27,33 @@ def main() -> None:
     ap.add_argument("--model", default="offline")
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--data-dir", type=Path, default=None, help="reuse an index here (default: a fresh temp dir)")
-    ap.add_argument("--questions", type=int, default=0,
-                    help="only the dev items of N questions spread over the bank, all their tiers (slow LLMs)")
+    ap.add_argument(
+        "--questions",
+        type=int,
+        default=0,
+        help="only the dev items of N questions spread over the bank, all their tiers (slow LLMs)",
+    )
     ap.add_argument("--tiers", default="", help="only the dev items of these tiers, comma-separated (slow LLMs)")
     ap.add_argument("--skip-external", action="store_true")
-    ap.add_argument("--external-limit", type=int, default=0,
-                    help="only N usable external answers spread over the file, each graded twice (slow LLMs)")
+    ap.add_argument(
+        "--external-limit",
+        type=int,
+        default=0,
+        help="only N usable external answers spread over the file, each graded twice (slow LLMs)",
+    )
     ap.add_argument("--items", type=Path, default=None, help="write every graded item (dev and external) here")
+    ap.add_argument(
+        "--judge",
+        choices=("checklist", "structured"),
+        default="checklist",
+        help="LLM grading mode: token-probability checklist + offline evidence, or one JSON reply",
+    )
+    ap.add_argument(
+        "--dataset",
+        type=Path,
+        default=SHARED / "dev.jsonl",
+        help="the graded answers to measure on (default dev; train figures of a fit are its CV ones)",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.questions < 0 or args.external_limit < 0 or args.runs < 1:
@@ -49,19 +69,23 @@ def main() -> None:
     from interviewer.settings import Settings
 
     tmp = tempfile.TemporaryDirectory()
-    settings = Settings(data_dir=args.data_dir or Path(tmp.name))
+    settings = Settings(data_dir=args.data_dir or Path(tmp.name), judge=args.judge)
     svc = Service(settings)
     svc.build_index()  # a fresh dir pays the cold index build here, outside the timed dev run
     t_index = time.perf_counter() - t_start
 
-    out: dict = {"model": args.model, "index_s": round(t_index, 1)}
-    dev_path = SHARED / "dev.jsonl"
+    out: dict = {"model": args.model, "judge": args.judge, "index_s": round(t_index, 1)}
+    if args.model == "offline":
+        # The fit's own cross-validated train figures (interviewer calibrate wrote them beside its parameters).
+        cv = svc.offline_grader.calibration.fitted.get("cv", {})
+        out["train_cv"] = {k: v for k, v in cv.items() if k != "misconception_detected"}
+    dev_path = args.dataset
     tiers = {t.strip() for t in args.tiers.split(",") if t.strip()}
     if args.questions or tiers:
         rows = [json.loads(line) for line in dev_path.read_text(encoding="utf-8").splitlines() if line.strip()]
         if args.questions:
             asked = list(dict.fromkeys(r["question"] for r in rows))
-            keep = set(asked[::max(1, len(asked) // args.questions)][: args.questions])
+            keep = set(asked[:: max(1, len(asked) // args.questions)][: args.questions])
             rows = [r for r in rows if r["question"] in keep]
         rows = [r for r in rows if not tiers or r.get("tier") in tiers]
         if not rows:
@@ -77,8 +101,13 @@ def main() -> None:
     report, wall = runs[0]
     items = report["items"]
     saved: dict = {"dev": items, "external": []}
-    out["dev"] = {**report["metrics"], "n": report["n"], "unscored": report["unscored"],
-                  "p50_ms": report["timing"]["p50_ms"], "wall_s_with_load": round(wall, 1)}
+    out["dev"] = {
+        **report["metrics"],
+        "n": report["n"],
+        "unscored": report["unscored"],
+        "p50_ms": report["timing"]["p50_ms"],
+        "wall_s_with_load": round(wall, 1),
+    }
     inj = [i for i in items if i["tier"] == "injection" and i["score"] is not None and i["score"] > i["gold"] + 1]
     low = [i for i in items if i["tier"] in ("off_topic", "dont_know") and i["score"] is not None and i["score"] > 1]
     out["dev"]["injection_over_gold_plus_1"] = [(i["id"], i["score"], i["gold"]) for i in inj]
@@ -90,8 +119,11 @@ def main() -> None:
                 if i["score"] is not None:
                     by_id.setdefault(i["id"], []).append(i["score"])
         spreads = [max(v) - min(v) for v in by_id.values() if len(v) == args.runs]
-        out["dev"]["run_spread"] = {"mean": round(statistics.mean(spreads), 3), "max": max(spreads),
-                                    "share_changed": round(sum(s > 0 for s in spreads) / len(spreads), 3)}
+        out["dev"]["run_spread"] = {
+            "mean": round(statistics.mean(spreads), 3),
+            "max": max(spreads),
+            "share_changed": round(sum(s > 0 for s in spreads) / len(spreads), 3),
+        }
 
     if args.skip_external:
         _save(args.items, saved)
@@ -109,7 +141,7 @@ def main() -> None:
         q = svc.bank.find(it["question"])
         family = q.parent or q.id
         pos = next(k for k, m in enumerate(mains) if m.id == family)
-        foreign = next(m for m in mains[pos + 1:] + mains[:pos] if m.id != family)
+        foreign = next(m for m in mains[pos + 1 :] + mains[:pos] if m.id != family)
         r_own = grader.grade(q, it["answer"])
         r_other = grader.grade(foreign, it["answer"])
         if r_own.score is None or r_other.score is None:
@@ -117,9 +149,18 @@ def main() -> None:
         own.append(r_own.score)
         other.append(r_other.score)
         by_quality.setdefault(it["quality"], []).append(r_own.score)
-        saved["external"].append({"id": it["id"], "quality": it["quality"], "question_id": q.id, "own": r_own.score,
-                                  "other_question_id": foreign.id, "other": r_other.score,
-                                  "own_flags": r_own.flags, "other_flags": r_other.flags})
+        saved["external"].append(
+            {
+                "id": it["id"],
+                "quality": it["quality"],
+                "question_id": q.id,
+                "own": r_own.score,
+                "other_question_id": foreign.id,
+                "other": r_other.score,
+                "own_flags": r_own.flags,
+                "other_flags": r_other.flags,
+            }
+        )
     _save(args.items, saved)
     out["external"] = {
         "n": len(own),
@@ -130,7 +171,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(out, ensure_ascii=False, indent=1))
     else:
-        for section in ("dev", "external"):
+        for section in ("train_cv", "dev", "external"):
+            if section not in out:
+                continue
             print(f"[{section}]")
             for k, v in out[section].items():
                 print(f"  {k:32} {v}")

@@ -43,17 +43,23 @@ def main() -> None:
         starts.append(time.perf_counter() - t0)
         while not out.done:
             w = out.waiting
-            text = "패스" if w["kind"] == "follow_up" else answers.get(w["question_id"]) or \
-                svc.bank.get(w["question_id"]).key_points[0].point
+            text = (
+                "패스"
+                if w["kind"] == "follow_up"
+                else answers.get(w["question_id"]) or svc.bank.get(w["question_id"]).key_points[0].point
+            )
             t0 = time.perf_counter()
             out = svc.interviews.reply(out.session_id, text)
             if text != "패스":
                 replies.append(time.perf_counter() - t0)
     replies.sort()
-    res = {"sessions": args.sessions, "graded_replies": len(replies),
-           "reply_s_p50": round(statistics.median(replies), 3),
-           "reply_s_p95": round(replies[int(0.95 * (len(replies) - 1))], 3),
-           "start_s_p50": round(statistics.median(starts), 3)}
+    res = {
+        "sessions": args.sessions,
+        "graded_replies": len(replies),
+        "reply_s_p50": round(statistics.median(replies), 3),
+        "reply_s_p95": round(replies[int(0.95 * (len(replies) - 1))], 3),
+        "start_s_p50": round(statistics.median(starts), 3),
+    }
     print(json.dumps(res) if args.json else "\n".join(f"{k:16s} {v}" for k, v in res.items()))
 
 

@@ -41,8 +41,9 @@ def main() -> None:
     svc.build_index()
     grader: LLMGrader = svc.grader(args.model)
     llm = grader.model
-    client = openai.OpenAI(base_url=str(llm.openai_api_base), api_key=llm.openai_api_key.get_secret_value(),
-                           timeout=600)
+    client = openai.OpenAI(
+        base_url=str(llm.openai_api_base), api_key=llm.openai_api_key.get_secret_value(), timeout=600
+    )
     rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
     picked = rows[:: max(1, len(rows) // args.items)][: args.items] if args.items else []
     grader.grade(svc.bank.find(rows[0]["question"]), rows[0]["answer"])  # warm-up: server start, caches
@@ -55,9 +56,12 @@ def main() -> None:
         schema["properties"]["key_points"].update(minItems=len(q.key_points), maxItems=len(q.key_points))
         t0 = time.perf_counter()
         resp = client.chat.completions.create(
-            model=llm.model_name, temperature=0, max_tokens=llm.max_tokens,
+            model=llm.model_name,
+            temperature=0,
+            max_tokens=llm.max_tokens,
             messages=[{"role": "system" if m.type == "system" else "user", "content": m.content} for m in msgs],
-            response_format={"type": "json_schema", "json_schema": {"name": "grade", "schema": schema}})
+            response_format={"type": "json_schema", "json_schema": {"name": "grade", "schema": schema}},
+        )
         raw_s.append(time.perf_counter() - t0)
         tokens.append((resp.usage.prompt_tokens, resp.usage.completion_tokens))
         t0 = time.perf_counter()
@@ -67,18 +71,23 @@ def main() -> None:
 
     out = {"model": args.model, "items": len(picked)}
     if picked:
-        out.update({"raw_s_per_turn_p50": round(statistics.median(raw_s), 2),
-                    "pipeline_s_per_turn_p50": round(statistics.median(ours_s), 2),
-                    "pipeline_over_raw": round(sum(ours_s) / sum(raw_s), 3),
-                    "reasks": reasks,
-                    "prompt_tokens_mean": round(statistics.mean(t[0] for t in tokens)),
-                    "completion_tokens_mean": round(statistics.mean(t[1] for t in tokens)),
-                    "completion_tok_per_s": round(sum(t[1] for t in tokens) / sum(raw_s), 1)})
+        out.update(
+            {
+                "raw_s_per_turn_p50": round(statistics.median(raw_s), 2),
+                "pipeline_s_per_turn_p50": round(statistics.median(ours_s), 2),
+                "pipeline_over_raw": round(sum(ours_s) / sum(raw_s), 3),
+                "reasks": reasks,
+                "prompt_tokens_mean": round(statistics.mean(t[0] for t in tokens)),
+                "completion_tokens_mean": round(statistics.mean(t[1] for t in tokens)),
+                "completion_tok_per_s": round(sum(t[1] for t in tokens) / sum(raw_s), 1),
+            }
+        )
 
     if args.throughput:
         subset = Path(tmp.name) / "throughput.jsonl"
-        subset.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows[: args.throughput]) + "\n",
-                          encoding="utf-8")
+        subset.write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in rows[: args.throughput]) + "\n", encoding="utf-8"
+        )
         for n in (int(x) for x in args.levels.split(",")):
             t0 = time.perf_counter()
             report = svc.evaluate(subset, args.model, concurrency=n)

@@ -10,8 +10,9 @@ from .errors import ConfigError
 
 @lru_cache(maxsize=8)
 def _environment(prompts_dir: str) -> Environment:
-    return Environment(loader=FileSystemLoader(prompts_dir), undefined=StrictUndefined, autoescape=False,
-                       keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(prompts_dir), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
 
 
 def render(prompts_dir: Path, name: str, **values) -> str:

@@ -12,8 +12,8 @@ from .grading.answer import MAX_ANSWER_CHARS
 from .grading.evaluate import evaluate
 from .grading.offline import OfflineGrader
 from .grading.schema import GradeResult
-from .models import is_offline, local_server, make_chat_model
 from .index import HybridRetriever, IndexStore, SyncReport, bank_chunks
+from .models import is_offline, local_server, make_chat_model, supports_logprobs
 from .settings import Settings
 from .text import Analyzer, Glossary
 
@@ -25,7 +25,7 @@ class Service:
         self.settings = settings or Settings()
         self._embedder = embedder
         self._retriever: HybridRetriever | None = None
-        self._graders: dict[str, object] = {}
+        self._graders: dict[tuple[str, str], object] = {}  # (model spec, judge mode) -> grader
 
     @cached_property
     def bank(self) -> Bank:
@@ -49,8 +49,9 @@ class Service:
         questions, issues = check_bank(self.settings.knowledge_dir)
         return len(questions), issues
 
-    def import_markdown(self, md: Path, out_dir: Path | None, *, prefix: str, topic: str,
-                        overwrite: bool = False) -> list[Path]:
+    def import_markdown(
+        self, md: Path, out_dir: Path | None, *, prefix: str, topic: str, overwrite: bool = False
+    ) -> list[Path]:
         out = out_dir or self.settings.questions_dir
         existing: set[str] = set()
         if out.resolve() == self.settings.questions_dir.resolve():
@@ -84,15 +85,42 @@ class Service:
         spec = (model or self.settings.model).strip()
         if is_offline(spec):
             return self.offline_grader
-        if spec not in self._graders:
-            from .grading.llm import LLMGrader
+        key = (spec, self.settings.judge)
+        if key not in self._graders:
+            self._graders[key] = self._checklist_grader(spec) or self._structured_grader(spec)
+        return self._graders[key]
 
-            model = make_chat_model(spec, self.settings.data_dir)
-            server = local_server(spec, self.settings.data_dir)
-            self._graders[spec] = LLMGrader(model, spec, self.offline_grader, self.settings.prompts_dir,
-                                            slots=server.slots if server else None,
-                                            reuse_prefix=server.reuse_prefix if server else None)
-        return self._graders[spec]
+    def _checklist_grader(self, spec: str):
+        """The checklist judge combined with the offline evidence, for a model whose server returns token
+        probabilities (checked with one tiny call); None otherwise."""
+        from .errors import JudgeError
+        from .grading.checklist import ChecklistJudge, LogprobsUnavailable
+        from .grading.combined import CombinedGrader, CombinedParams
+
+        if self.settings.judge != "checklist" or not supports_logprobs(spec):
+            return None
+        judge = ChecklistJudge.from_spec(spec, self.settings, self.settings.prompts_dir, contrastive=False)
+        try:
+            judge.probe()
+        except LogprobsUnavailable:
+            return None
+        except JudgeError:
+            pass  # the server failed, not its probabilities: grading says so, answer by answer, and loses nothing
+        return CombinedGrader(self.offline_grader, judge, CombinedParams.load(spec), spec)
+
+    def _structured_grader(self, spec: str):
+        from .grading.llm import LLMGrader
+
+        model = make_chat_model(spec, self.settings.data_dir)
+        server = local_server(spec, self.settings.data_dir)
+        return LLMGrader(
+            model,
+            spec,
+            self.offline_grader,
+            self.settings.prompts_dir,
+            slots=server.slots if server else None,
+            reuse_prefix=server.reuse_prefix if server else None,
+        )
 
     def question(self, text_or_id: str) -> Question:
         return self.bank.find(text_or_id)
@@ -103,16 +131,27 @@ class Service:
         if not answer or not answer.strip():
             raise InterviewerError("답변이 비어 있습니다. 모르면 '모르겠습니다'라고 답해도 됩니다.")
         if len(answer) > MAX_ANSWER_CHARS:
-            raise InterviewerError(f"답변이 너무 깁니다 ({len(answer):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요.")
+            raise InterviewerError(
+                f"답변이 너무 깁니다 ({len(answer):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요."
+            )
         return self.grader(model).grade(q, answer)
 
     # -- interviews -----------------------------------------------------------------------------------------------
-    def _interview_grade(self, q: Question, answer: str, model: str, follow_up: bool,
-                         on_text: Callable[[str], None] | None = None) -> GradeResult:
+    def _interview_grade(
+        self,
+        q: Question,
+        answer: str,
+        model: str,
+        follow_up: bool,
+        on_text: Callable[[str], None] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> GradeResult:
+        """One interview turn's grade. `progress` is told what the grader is doing (shown while the candidate
+        waits); `on_text` receives the interviewer's words as a model streams them."""
         grader = self.grader(model)
         if grader is self.offline_grader:
-            return grader.grade(q, answer)
-        return grader.grade(q, answer, follow_up=follow_up, on_text=on_text)
+            return grader.grade(q, answer, progress=progress)
+        return grader.grade(q, answer, follow_up=follow_up, on_text=on_text, progress=progress)
 
     def start_interview(self, *, model: str | None = None, **options):
         """A new interview; the model is checked and the index made ready before the first question."""
@@ -125,8 +164,44 @@ class Service:
     def interviews(self):
         from .interview import Interviews
 
-        return Interviews(self.bank, self._interview_grade, self.offline_grader.grade,
-                          self.settings.sessions_path)
+        return Interviews(self.bank, self._interview_grade, self.offline_grader.grade, self.settings.sessions_path)
+
+    def calibrate(self, train: Path, dev: Path | None, out: Path | None = None, progress=None) -> dict:
+        """Fit the offline grader on `train` (see grading/fitting.py) and write its parameter file."""
+        from .grading.calibration import PARAMS_PATH, Calibration
+        from .grading.fitting import calibrate
+        from .grading.offline import MIS_SIGNALS
+
+        for path in (train, dev):
+            if path is not None and not path.is_file():
+                raise InterviewerError(f"{path}: 파일이 없습니다")
+        grader = OfflineGrader(self.bank, self.retriever(), calibration=Calibration.neutral(len(MIS_SIGNALS)))
+        step = (lambda name, n, total: progress(n, total)) if progress else None
+        fitted = calibrate(grader, self.bank, train, dev, out or PARAMS_PATH, step)
+        self.__dict__.pop("offline_grader", None)  # the next grade loads the new parameters
+        self._graders.clear()
+        return fitted
+
+    def calibrate_checklist(
+        self, spec: str, train: Path, every: int, cache: Path, out: Path | None = None, progress=None
+    ) -> dict:
+        """Fit how `spec`'s checklist judgments combine with the offline grade, on train's answers to every
+        `every`-th question family (see grading/fitting_checklist.py)."""
+        from .grading.checklist import ChecklistJudge
+        from .grading.fitting import read_items
+        from .grading.fitting_checklist import calibrate_checklist
+
+        if not train.is_file():
+            raise InterviewerError(f"{train}: 파일이 없습니다")
+        grader = self.offline_grader
+        families = {q.id for q in self.bank.mains()[::every]}
+        items = read_items(train, self.bank, grader)
+        judge = ChecklistJudge.from_spec(spec, self.settings, self.settings.prompts_dir, contrastive=False)
+        judge.probe()
+        lam = grader.calibration.fitted.get("ridge_lambda", 1.0)
+        fitted = calibrate_checklist(spec, items, families, grader, judge, lam, cache, out, progress)
+        self._graders.clear()
+        return fitted
 
     def evaluate(self, dataset: Path, model: str | None = None, **kwargs) -> dict:
         spec = model or self.settings.model

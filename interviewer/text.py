@@ -14,6 +14,7 @@ import yaml
 from .errors import BankError
 
 # Content morphemes: nouns, verb/adjective stems, roots, foreign words, numbers, hanja.
+_NEGATING_AUX = {"않", "못", "못하", "말"}  # 하지 않다, 하지 못하다, 하지 말다
 _CONTENT_TAGS = {"NNG", "NNP", "NR", "VV", "VA", "XR", "SL", "SH", "SN"}
 _ASCII_WORD = re.compile(r"[a-z0-9]")
 # Kiwi keeps an enumeration marker's dot on the letter or number ("A.", "1." at the start of a line): such a marker is
@@ -59,8 +60,9 @@ class Glossary:
             return cls([])
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-            entries = [GlossaryEntry(str(d["canonical"]).lower(), tuple(str(v) for v in d.get("variants") or []))
-                       for d in data]
+            entries = [
+                GlossaryEntry(str(d["canonical"]).lower(), tuple(str(v) for v in d.get("variants") or [])) for d in data
+            ]
         except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as e:
             raise BankError(f"{path}: 용어집을 읽을 수 없습니다: {e}") from e
         return cls(entries)
@@ -74,8 +76,8 @@ class Glossary:
         heads = self._by_head
         while pos < len(folded):
             match = None
-            two, one = heads.get(folded[pos:pos + 2], ()), heads.get(folded[pos], ())
-            for _, regex in (sorted(two + one, key=lambda t: t[0]) if two and one else two or one):
+            two, one = heads.get(folded[pos : pos + 2], ()), heads.get(folded[pos], ())
+            for _, regex in sorted(two + one, key=lambda t: t[0]) if two and one else two or one:
                 match = regex.match(folded, pos)
                 if match:
                     break
@@ -113,8 +115,10 @@ class Analyzer:
     @cached_property
     def version(self) -> str:
         """Changes whenever tokens for the same text could change (stored tokens are then refreshed)."""
-        spec = json.dumps([self.VERSION, sorted(_CONTENT_TAGS),
-                           [(e.canonical, e.variants) for e in self.glossary.entries]], ensure_ascii=False)
+        spec = json.dumps(
+            [self.VERSION, sorted(_CONTENT_TAGS), [(e.canonical, e.variants) for e in self.glossary.entries]],
+            ensure_ascii=False,
+        )
         return hashlib.sha256(spec.encode("utf-8")).hexdigest()[:12]
 
     @cached_property
@@ -133,3 +137,14 @@ class Analyzer:
 
     def tokens(self, text: str) -> list[str]:
         return self.morphemes(text) + [e.token for e in self.glossary.concepts(text)]
+
+    def negations(self, text: str) -> int:
+        """How many times the text negates (않다, 못하다, 아니다, 없다): a misconception and its correction often
+        differ only there, and content tokens drop the auxiliaries."""
+        with self._lock:
+            tokens = self._kiwi.tokenize(unicodedata.normalize("NFKC", text))
+        return sum(
+            1
+            for t in tokens
+            if (t.tag == "VX" and t.form in _NEGATING_AUX) or t.tag == "VCN" or (t.tag == "VA" and t.form == "없")
+        )

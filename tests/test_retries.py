@@ -21,8 +21,9 @@ pytestmark = pytest.mark.integration
 
 
 class _Gateway(ThreadingHTTPServer):
-    def __init__(self, upstream: str, plan: list[int], always: int | None = None, garbage: bool = False,
-                 delay: float = 0.0):
+    def __init__(
+        self, upstream: str, plan: list[int], always: int | None = None, garbage: bool = False, delay: float = 0.0
+    ):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.upstream, self.plan, self.always = upstream.rstrip("/"), list(plan), always
         self.garbage, self.delay = garbage, delay
@@ -71,8 +72,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
             return
         path = self.path.removeprefix("/v1")
-        req = urllib.request.Request(self.server.upstream + path, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.server.upstream + path, data=body, method="POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(req, timeout=600) as resp:
                 status, data = resp.status, resp.read()
@@ -84,6 +86,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def structured_grading(full_service):
+    """These tests are about the structured (one JSON reply) LLM grader; the checklist judge has its own."""
+    before = full_service.settings.judge
+    full_service.settings.judge = "structured"
+    yield
+    full_service.settings.judge = before
 
 
 @pytest.fixture()
@@ -117,8 +128,14 @@ def test_a_429_then_5xx_are_retried_and_the_answer_is_graded(full_service, gatew
 def test_a_server_that_keeps_failing_stops_the_run_after_a_bounded_number_of_calls(full_service, gateway, tmp_path):
     gw = gateway(always=503)
     data = tmp_path / "items.jsonl"
-    data.write_text("".join(json.dumps({"id": f"i{n}", "question": "dropout", "answer": "뉴런을 무작위로 끈다."},
-                                       ensure_ascii=False) + "\n" for n in range(6)), encoding="utf-8")
+    data.write_text(
+        "".join(
+            json.dumps({"id": f"i{n}", "question": "dropout", "answer": "뉴런을 무작위로 끈다."}, ensure_ascii=False)
+            + "\n"
+            for n in range(6)
+        ),
+        encoding="utf-8",
+    )
     report = full_service.evaluate(data, f"{gw.url}#smollm2", max_failures=2)
     flags = [item["flags"] for item in report["items"]]
     assert [CALL_FAILED in f for f in flags] == [True, True, False, False, False, False]
@@ -157,15 +174,15 @@ def tiny_context_server(full_service):
     server.stop()
 
 
-def test_context_overflow_is_one_clear_message_and_the_interview_goes_on(full_service, tiny_context_server,
-                                                                         tmp_path):
+def test_context_overflow_is_one_clear_message_and_the_interview_goes_on(full_service, tiny_context_server, tmp_path):
     from interviewer.interview import Interviews
 
     result = full_service.grade("dropout", "뉴런을 무작위로 끈다.", tiny_context_server)
     assert result.score is None and "컨텍스트 길이를 넘었습니다" in result.unscored_reason
 
-    iv = Interviews(full_service.bank, full_service._interview_grade, full_service.offline_grader.grade,
-                    tmp_path / "s.sqlite")
+    iv = Interviews(
+        full_service.bank, full_service._interview_grade, full_service.offline_grader.grade, tmp_path / "s.sqlite"
+    )
     out = iv.start(questions=["dropout", "overfitting"], model=tiny_context_server)
     first = out.waiting
     out = iv.reply(out.session_id, "학습 중 뉴런을 무작위로 끈다.")

@@ -115,15 +115,19 @@ def render_files(mains: list[ParsedQuestion], prefix: str, topic: str) -> dict[s
         main_id = f"{prefix}-{i:0{width}d}"
         docs = [_doc(main_id, main, None, topic)]
         docs += [_doc(f"{main_id}-{j}", sub, main_id, topic) for j, sub in enumerate(main.subs, 1)]
-        header = "# bank import: " + ("답변 없음 — 참고 답안과 key_points를 채워 주세요\n"
-                                      if any(d["answer_source"] == "missing" for d in docs) else "검토 필요\n")
+        header = "# bank import: " + (
+            "답변 없음 — 참고 답안과 key_points를 채워 주세요\n"
+            if any(d["answer_source"] == "missing" for d in docs)
+            else "검토 필요\n"
+        )
         body = yaml.dump_all(docs, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000)
         files[f"{main_id}.yaml"] = header + body
     return files
 
 
-def import_markdown(md_path: Path, out_dir: Path, *, prefix: str, topic: str, existing_ids: set[str],
-                    overwrite: bool = False) -> list[Path]:
+def import_markdown(
+    md_path: Path, out_dir: Path, *, prefix: str, topic: str, existing_ids: set[str], overwrite: bool = False
+) -> list[Path]:
     try:
         text = md_path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
@@ -134,8 +138,10 @@ def import_markdown(md_path: Path, out_dir: Path, *, prefix: str, topic: str, ex
     new_ids = {d["id"] for body in files.values() for d in yaml.safe_load_all(body)}
     clash = sorted(new_ids & existing_ids)
     if clash and not overwrite:
-        raise ImportFormatError(f"이미 있는 id와 겹칩니다: {', '.join(clash[:5])}",
-                                hint="--prefix 로 다른 접두어를 주거나 --out 으로 다른 폴더를 고르세요.")
+        raise ImportFormatError(
+            f"이미 있는 id와 겹칩니다: {', '.join(clash[:5])}",
+            hint="--prefix 로 다른 접두어를 주거나 --out 으로 다른 폴더를 고르세요.",
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, body in files.items():

@@ -57,14 +57,17 @@ class Question(BaseModel):
         if not self.reference.strip():
             raise ValueError("reference: 참고 답안이 비어 있습니다 (answer_source가 imported/missing이 아니면 필수)")
         if not MIN_KEY_POINTS <= len(self.key_points) <= MAX_KEY_POINTS:
-            raise ValueError(f"key_points: 핵심 포인트는 {MIN_KEY_POINTS}-{MAX_KEY_POINTS}개여야 합니다 "
-                             f"(현재 {len(self.key_points)}개)")
+            raise ValueError(
+                f"key_points: 핵심 포인트는 {MIN_KEY_POINTS}-{MAX_KEY_POINTS}개여야 합니다 "
+                f"(현재 {len(self.key_points)}개)"
+            )
         if not self.pitfalls:
             raise ValueError("pitfalls: 흔한 오해를 하나 이상 적어야 합니다")
         for i, p in enumerate(self.pitfalls):
             if p.key_point is not None and p.key_point >= len(self.key_points):
-                raise ValueError(f"pitfalls.{i}.key_point: {p.key_point}번 핵심 포인트가 없습니다 "
-                                 f"(0-{len(self.key_points) - 1})")
+                raise ValueError(
+                    f"pitfalls.{i}.key_point: {p.key_point}번 핵심 포인트가 없습니다 (0-{len(self.key_points) - 1})"
+                )
         return self
 
     @property

@@ -15,8 +15,10 @@ _HANGUL = re.compile(r"[가-힣]")
 # Text aimed at the grader rather than the interviewer. Each pattern is one kind of manipulation; a sentence
 # matching any of them is set aside (shown in the result, never graded, never obeyed).
 _SCORE_WORD = r"(\d+(\.\d+)?\s*점|점수|만점|score|grade|points?|rating)"
-_DEMAND = (r"(주세요|줘|주십시오|주시|부여|매겨|매기|출력|적어|기입|처리|드리|달라|해야|하시오|바랍니다"
-           r"|\b(must|should|give|return|output|assign|print|award)\b)")
+_DEMAND = (
+    r"(주세요|줘|주십시오|주시|부여|매겨|매기|출력|적어|기입|처리|드리|달라|해야|하시오|바랍니다"
+    r"|\b(must|should|give|return|output|assign|print|award)\b)"
+)
 _INJECTION_PATTERNS = [
     rf"{_SCORE_WORD}.{{0,40}}{_DEMAND}|{_DEMAND}.{{0,20}}{_SCORE_WORD}",  # score demands
     r"(채점|평가)\s*(자|관|시스템|기준|모델|ai|하는|하시는)|(이|본)\s*답변을\s*(평가|채점)|면접관\s*님?께",
@@ -89,7 +91,7 @@ def prepare(answer: str) -> PreparedAnswer:
         head = s[: m.start()].strip(" ,;:-([{")
         if len(head) >= 8 and not _INJECTION.search(head):
             sentences.append(head)
-        aside.append(s[m.start():] if head else s)
+        aside.append(s[m.start() :] if head else s)
     if aside:
         flags.append("injection_suspected")
     kept = " ".join(sentences)

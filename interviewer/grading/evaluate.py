@@ -38,6 +38,15 @@ class ItemResult(BaseModel):
     flags: list[str] = Field(default_factory=list)
     error: str | None = None
     latency_ms: float = 0.0
+    # Per key point, compact: status and, from a checklist judge, P(stated correctly); read an eval point by point.
+    key_points: list[dict] = Field(default_factory=list)
+
+
+def compact_key_points(r: GradeResult) -> list[dict]:
+    return [
+        {"i": j.index, "status": j.status.value} | ({"p": round(j.probability, 3)} if j.probability is not None else {})
+        for j in r.key_points
+    ]
 
 
 def read_dataset(path: Path) -> list[tuple[str, EvalItem | str]]:
@@ -73,9 +82,19 @@ def grade_item(ident: str, item: EvalItem | str, bank: Bank, grade: Callable[...
     except InterviewerError as e:
         return ItemResult(id=ident, question_id=None, score=None, gold=item.gold, tier=item.tier, error=str(e))
     r = grade(q, item.answer)
-    return ItemResult(id=ident, question_id=q.id, score=r.score, gold=item.gold, tier=item.tier,
-                      off_topic=r.off_topic, dont_know=r.dont_know, flags=r.flags, latency_ms=r.latency_ms,
-                      error=r.unscored_reason)
+    return ItemResult(
+        id=ident,
+        question_id=q.id,
+        score=r.score,
+        gold=item.gold,
+        tier=item.tier,
+        off_topic=r.off_topic,
+        dont_know=r.dont_know,
+        flags=r.flags,
+        latency_ms=r.latency_ms,
+        error=r.unscored_reason,
+        key_points=compact_key_points(r),
+    )
 
 
 class Breaker:
@@ -97,17 +116,30 @@ class Breaker:
 
     def guard(self, ident: str, item: EvalItem | str, bank: Bank, grade: Callable[..., GradeResult]) -> ItemResult:
         if self.open:
-            return ItemResult(id=ident, question_id=None, score=None, gold=getattr(item, "gold", None),
-                              tier=getattr(item, "tier", None), flags=["not_sent"],
-                              error=f"모델 호출이 연속 {self.limit}번 실패해 이 항목은 보내지 않았습니다 (서버 상태를 확인하세요)")
+            return ItemResult(
+                id=ident,
+                question_id=None,
+                score=None,
+                gold=getattr(item, "gold", None),
+                tier=getattr(item, "tier", None),
+                flags=["not_sent"],
+                error=f"모델 호출이 연속 {self.limit}번 실패해 이 항목은 보내지 않았습니다 (서버 상태를 확인하세요)",
+            )
         result = grade_item(ident, item, bank, grade)
         self.record(result)
         return result
 
 
-def run(items: list[tuple[str, EvalItem | str]], bank: Bank, grade: Callable[..., GradeResult], *,
-        concurrency: int = 1, serial: bool = False, max_failures: int = MAX_FAILURES_IN_A_ROW,
-        progress: Callable[[int, int], None] | None = None) -> list[ItemResult]:
+def run(
+    items: list[tuple[str, EvalItem | str]],
+    bank: Bank,
+    grade: Callable[..., GradeResult],
+    *,
+    concurrency: int = 1,
+    serial: bool = False,
+    max_failures: int = MAX_FAILURES_IN_A_ROW,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ItemResult]:
     """Results in input order. `serial` grades in this thread so a debugger or a traceback sees everything."""
     results: list[ItemResult] = []
     breaker = Breaker(max_failures)
@@ -148,9 +180,16 @@ def aggregate(model: str, results: list[ItemResult], total_s: float) -> dict:
             "mae": rnd(metrics.mae(s, g)),
             "by_tier": metrics.by_tier([r.tier for r in scored], [r.score for r in scored]),
         },
-        "timing": {"total_s": round(total_s, 2), "p50_ms": round(statistics.median(latencies), 1) if latencies else None},
-        "items": [r.model_dump(include={"id", "question_id", "score", "gold", "tier", "off_topic", "dont_know",
-                                        "flags", "error"}) for r in results],
+        "timing": {
+            "total_s": round(total_s, 2),
+            "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        },
+        "items": [
+            r.model_dump(
+                include={"id", "question_id", "score", "gold", "tier", "off_topic", "dont_know", "flags", "error"}
+            )
+            for r in results
+        ],
     }
 
 

@@ -1,8 +1,12 @@
 """One result schema for every grader, and the one rule that turns key-point judgments into a score."""
 
+from collections.abc import Callable
 from enum import Enum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+# A grader reports what it is doing, in Korean ("핵심 포인트 3/5 확인 중"), to whoever waits for it.
+Progress = Callable[[str], None]
 
 
 class Status(str, Enum):
@@ -22,6 +26,8 @@ class KeyPointJudgment(BaseModel):
     status: Status
     evidence: str | None = Field(None, description="the part of the answer that shows it")
     support_ids: list[str] = Field(default_factory=list, description="retrieved passages that support the judgment")
+    correction: str | None = Field(None, description="for a contradicted point, the bank's correction")
+    probability: float | None = Field(None, description="a checklist judge's P(stated correctly), when it has one")
 
 
 class Passage(BaseModel):
@@ -32,10 +38,32 @@ class Passage(BaseModel):
     score: float
 
 
+class WrongClaim(BaseModel):
+    quote: str = Field(description="the candidate's own sentence that states the misconception")
+    correction: str = Field(description="what is right instead (the bank's correction)")
+    point: str | None = Field(None, description="the key point the claim contradicts")
+
+
 class Feedback(BaseModel):
-    good: str = Field(description="잘한 점")
-    missing: str = Field(description="빠졌거나 틀린 점")
+    """Feedback a candidate can act on, built from the judgments (never from free model prose): what was right in
+    their own words, what was wrong with its correction, what was missing one line a point, then the model answer."""
+
+    note: str = Field("", description="a remark on the whole answer (off topic, don't know, only restated)")
+    good: list[str] = Field(default_factory=list, description="잘한 점: points stated and not contradicted")
+    wrong: list[WrongClaim] = Field(default_factory=list, description="틀린 점 with corrections")
+    missing: list[str] = Field(default_factory=list, description="빠진 점: one line per point")
     model_answer: str = Field(description="짧은 모범 답안")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_old_sessions(cls, data):
+        """Sessions saved before feedback was structured stored `good` and `missing` as one string each."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("good", "missing"):
+                if isinstance(data.get(key), str):
+                    data[key] = [line for line in data[key].splitlines() if line.strip()]
+        return data
 
 
 class GradeResult(BaseModel):
@@ -58,8 +86,19 @@ class GradeResult(BaseModel):
         return self.score is not None
 
 
-def score_from_judgments(judgments: list[KeyPointJudgment], *, off_topic: bool = False,
-                         dont_know: bool = False, wrong_share: float = 0.0, curve: float = 1.0) -> float:
+def kp_weight(index: int) -> float:
+    """Key points are listed by importance: earlier ones weigh a little more (1.0, 0.9, 0.8, ... floor 0.6)."""
+    return max(0.6, 1.0 - 0.1 * index)
+
+
+def score_from_judgments(
+    judgments: list[KeyPointJudgment],
+    *,
+    off_topic: bool = False,
+    dont_know: bool = False,
+    wrong_share: float = 0.0,
+    curve: float = 1.0,
+) -> float:
     """Score 0-5 from key-point statuses alone: the same judgments always give the same score.
 
     Key points are listed by importance, so earlier ones weigh a little more (1.0, 0.9, 0.8, ... floor 0.6).
@@ -68,7 +107,7 @@ def score_from_judgments(judgments: list[KeyPointJudgment], *, off_topic: bool =
     middling credit (a grader whose statuses are strict can be mapped onto the 0-5 scale people use)."""
     if off_topic or dont_know or not judgments:
         return 0.0
-    weights = [max(0.6, 1.0 - 0.1 * j.index) for j in judgments]
+    weights = [kp_weight(j.index) for j in judgments]
     credit = sum(w * CREDIT[j.status] for w, j in zip(weights, judgments)) / sum(weights)
     credit *= 1.0 - min(1.0, max(0.0, wrong_share))
     credit = max(0.0, credit) ** curve

@@ -1,0 +1,181 @@
+"""One grade from all the evidence: the offline grader's fitted score and evidence, and a checklist judge's token
+probabilities (one yes/no judgment per key point and per likely misconception), combined by parameters that
+`interviewer calibrate --model SPEC` fits on train (fitting.py). The model writes no prose, so the feedback quotes
+only the candidate and shows only the bank's corrections."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ..bank import Question
+from ..errors import ConfigError, InterviewerError
+from .calibration import PARAMS_PATH
+from .checklist import ChecklistJudge, ChecklistResult
+from .feedback import build_feedback
+from .offline import Evidence, OfflineGrader
+from .schema import GradeResult, KeyPointJudgment, Progress, Status, WrongClaim, kp_weight
+
+# Misconceptions asked of the model per answer: the ones the offline evidence finds most likely. Each costs a call;
+# a bank question holds 8-12, and an answer states one or two.
+TOP_MISCONCEPTIONS = 3
+# A judgment is the model's own decision where P(Yes) > P(No).
+STATED_AT = 0.5
+
+
+def params_path(spec: str) -> Path:
+    slug = re.sub(r"[^a-z0-9]+", "-", spec.lower()).strip("-")
+    return PARAMS_PATH.with_name(f"calibration.{slug}.json")
+
+
+class CombinedParams(BaseModel):
+    """score = intercept + Σ coef · (offline score, weighted mean P(key point), max P(misconception)), clipped 0-5."""
+
+    coef: list[float] = Field(min_length=3, max_length=3)
+    intercept: float
+    misconception_at: float = Field(description="P(asserts) from which a misconception counts as stated")
+    fitted: dict = Field(default_factory=dict)
+
+    @classmethod
+    def load(cls, spec: str) -> "CombinedParams":
+        path = params_path(spec)
+        if not path.exists():
+            path = params_path("local")  # the bundled model's fit: the nearest thing to one for another model
+        try:
+            return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:
+            raise ConfigError(
+                f"채점 보정 파일을 읽을 수 없습니다: {path} ({e})",
+                hint=f"`interviewer calibrate --model {spec}` 로 만드세요.",
+            ) from e
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    def score(self, offline: float, kp_mean: float, mis_max: float) -> float:
+        value = self.intercept + float(np.dot(self.coef, [offline, kp_mean, mis_max]))
+        return round(float(np.clip(value, 0.0, 5.0)), 2)
+
+
+def likely_misconceptions(offline: OfflineGrader, q: Question, ev: Evidence) -> list[int]:
+    scores, _ = offline.calibration.misconception_scores(ev)
+    return [int(j) for j in np.argsort(-scores, kind="stable")[:TOP_MISCONCEPTIONS]]
+
+
+def checklist_features(q: Question, res: ChecklistResult) -> tuple[float, float]:
+    weights = [kp_weight(i) for i in range(len(res.key_points))]
+    kp_mean = float(np.dot(weights, res.key_points) / sum(weights)) if weights else 0.0
+    return kp_mean, max(res.pitfalls, default=0.0)
+
+
+class CombinedGrader:
+    def __init__(self, offline: OfflineGrader, judge: ChecklistJudge, params: CombinedParams, name: str):
+        self.offline, self.judge, self.params, self.name = offline, judge, params, name
+
+    def grade(
+        self,
+        question: Question,
+        answer: str,
+        *,
+        follow_up: bool = False,
+        on_text=None,
+        progress: Progress | None = None,
+    ) -> GradeResult:
+        """`follow_up` and `on_text` are accepted for the interview's sake: this grader writes no text."""
+        start = time.perf_counter()
+        if progress:
+            progress("답변 분석 중")
+        offline, ev = self.offline.assess(question, answer)
+        offline.grader, offline.offline_score = self.name, offline.score
+        if ev is None or not any(ch.isalnum() for ch in answer) or ev.off_topic or ev.dont_know or ev.restated:
+            return offline  # nothing for a model to judge, or a rule that holds whatever a model says
+        picked = likely_misconceptions(self.offline, question, ev)
+        asked = question.model_copy(update={"pitfalls": [question.pitfalls[j] for j in picked]})
+        try:
+            res = self.judge.judge(asked, answer, progress)
+        except InterviewerError as e:  # the provider failed or returned no probabilities: unscored, nothing lost
+            return GradeResult(
+                question_id=question.id,
+                grader=self.name,
+                flags=offline.flags + ["call_failed"],
+                unscored_reason=f"모델 호출 실패로 채점하지 못했습니다: {e}",
+                offline_score=offline.score,
+                passages=offline.passages,
+            )
+        return self._result(question, offline, ev, picked, res, start)
+
+    def _result(
+        self, q: Question, offline: GradeResult, ev: Evidence, picked: list[int], res: ChecklistResult, start: float
+    ) -> GradeResult:
+        kp_mean, mis_max = checklist_features(q, res)
+        score = self.params.score(offline.score, kp_mean, mis_max)
+        flags = list(offline.flags)
+        if "injection_suspected" in flags and score > offline.score:
+            # A manipulation we could not fully strip must not buy points over the grade that cannot be talked to.
+            score, flags = offline.score, flags + ["capped_after_manipulation"]
+        judgments, wrong = self._judgments(q, offline, ev, picked, res)
+        result = offline.model_copy(
+            update={
+                "score": score,
+                "key_points": judgments,
+                "flags": flags,
+                "grader": self.name,
+                "latency_ms": round((time.perf_counter() - start) * 1000, 1),
+                "offline_score": offline.score,
+            }
+        )
+        result.feedback = build_feedback(q, judgments, extra_wrong=wrong)
+        return result
+
+    def _judgments(
+        self, q: Question, offline: GradeResult, ev: Evidence, picked: list[int], res: ChecklistResult
+    ) -> tuple[list[KeyPointJudgment], list[WrongClaim]]:
+        """A key point is covered where the model judges it stated and the answer has a sentence to quote; a
+        misconception the model judges asserted marks the point it contradicts, quoting the sentence the offline
+        evidence finds closest to it."""
+        _, where = self.offline.calibration.misconception_scores(ev)
+        judgments = []
+        for jd, p in zip(offline.key_points, res.key_points):
+            status = (
+                Status.covered
+                if p >= STATED_AT and jd.evidence
+                else Status.partial
+                if p >= STATED_AT or jd.status is not Status.missed
+                else Status.missed
+            )
+            judgments.append(
+                jd.model_copy(
+                    update={
+                        "status": status,
+                        "probability": round(p, 4),
+                        "evidence": jd.evidence if status is not Status.missed else None,
+                    }
+                )
+            )
+        sentences = ev.sentences
+        wrong = []
+        for j, p in zip(picked, res.pitfalls):
+            if p < self.params.misconception_at:
+                continue
+            pit = q.pitfalls[j]
+            quote = sentences[int(where[j])] if sentences else ""
+            target = judgments[pit.key_point] if pit.key_point is not None else None
+            if target is not None and target.status is not Status.covered:
+                judgments[pit.key_point] = target.model_copy(
+                    update={
+                        "status": Status.contradicted,
+                        "evidence": quote,
+                        "correction": pit.correction,
+                        "support_ids": [f"{q.id}:pitfall:{j}", f"{q.id}:correction:{j}"],
+                    }
+                )
+            else:
+                wrong.append(
+                    WrongClaim(
+                        quote=quote, correction=pit.correction or pit.claim, point=target.point if target else None
+                    )
+                )
+        return judgments, wrong
