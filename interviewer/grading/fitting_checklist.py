@@ -2,7 +2,8 @@
 
 The judge's probabilities are collected once per train answer (cached in a JSONL: a slow model's hour is not spent
 twice), the offline score of each answer is its cross-validated one (fitted without the answer's family, so the
-blend does not learn to trust an offline score that saw the answer), and the blend is cross-validated by family."""
+blend does not learn to trust an offline score that saw the answer), and the blend is cross-validated by family.
+The cache is keyed by answer id: after the bank's key points or misconceptions change, start a new one."""
 
 import json
 from collections.abc import Callable

@@ -340,31 +340,7 @@ class LLMGrader:
             dont_know=reply.dont_know,
             wrong_share=min(1.0, 0.2 * len(reply.wrong_claims)),
         )
-        # Where a model is known to be fooled, the deterministic grade bounds its score.
-        guards = {
-            # A manipulation we could not fully strip must not buy points: no more than the grade that cannot be
-            # talked to. (With + 1 of slack, the bundled 1.5B put 2 of 10 dev injection answers above gold + 1.)
-            "capped_after_manipulation": ("injection_suspected" in flags, 0.0),
-            # The retrieval-grounded rule found an answer to another question (closer to it, and covering it better).
-            # That rule flagged no excellent, good, partial or ok answer in either eval set, while the bundled 1.5B
-            # model gave such answers up to 5 points: the model's miss must not score them.
-            "capped_off_topic": (offline.off_topic and not reply.off_topic, 1.0),
-            # An evasion ("no time to read papers lately") with nothing the references support: the bundled 1.5B
-            # called every key point of such a dev answer covered (5.0). The same + 1 as for off-topic.
-            "capped_dont_know": (offline.dont_know and not reply.dont_know, 1.0),
-            # Judgments without their own evidence (one quote for most key points) prove nothing point by point: the
-            # same + 1 as for a missed off-topic answer.
-            "capped_one_quote": (one_quote_for_most(reply), 1.0),
-        }
-        if offline.score is not None:
-            # Every guard that holds the model's score down is named, whatever the order of the table.
-            held = {
-                flag: round(offline.score + slack, 2)
-                for flag, (applies, slack) in guards.items()
-                if applies and score > offline.score + slack
-            }
-            flags += list(held)
-            score = min([score, *held.values()])
+        score = _guarded(score, offline, reply, flags)
         off_topic = reply.off_topic or "capped_off_topic" in flags
         if "capped_off_topic" in flags:
             flags += [f for f in offline.flags if f.startswith("closer_to:")]
@@ -387,3 +363,33 @@ class LLMGrader:
             passages=[Passage(**p.model_dump()) for p in offline.passages],
             follow_up_question=(getattr(reply, "follow_up_question", "") or "").strip() or None,
         )
+
+
+def _guarded(score: float, offline: GradeResult, reply, flags: list[str]) -> float:
+    """Where a model is known to be fooled, the deterministic grade bounds its score (each guard that holds it
+    down is added to `flags`)."""
+    guards = {
+        # A manipulation we could not fully strip must not buy points: no more than the grade that cannot be
+        # talked to. (With + 1 of slack, the bundled 1.5B put 2 of 10 dev injection answers above gold + 1.)
+        "capped_after_manipulation": ("injection_suspected" in flags, 0.0),
+        # The retrieval-grounded rule found an answer to another question (closer to it, and covering it better).
+        # That rule flagged no excellent, good, partial or ok answer in either eval set, while the bundled 1.5B
+        # model gave such answers up to 5 points: the model's miss must not score them.
+        "capped_off_topic": (offline.off_topic and not reply.off_topic, 1.0),
+        # An evasion ("no time to read papers lately") with nothing the references support: the bundled 1.5B
+        # called every key point of such a dev answer covered (5.0). The same + 1 as for off-topic.
+        "capped_dont_know": (offline.dont_know and not reply.dont_know, 1.0),
+        # Judgments without their own evidence (one quote for most key points) prove nothing point by point: the
+        # same + 1 as for a missed off-topic answer.
+        "capped_one_quote": (one_quote_for_most(reply), 1.0),
+    }
+    if offline.score is not None:
+        # Every guard that holds the model's score down is named, whatever the order of the table.
+        held = {
+            flag: round(offline.score + slack, 2)
+            for flag, (applies, slack) in guards.items()
+            if applies and score > offline.score + slack
+        }
+        flags += list(held)
+        score = min([score, *held.values()])
+    return score

@@ -257,22 +257,8 @@ class OfflineGrader:
             flags.append("restates_question")
         dont_know = a.dont_know_phrase and coverage <= p.dont_know_max_coverage
         # How much of the answer is about some key point: the mean over sentences of their best dense evidence.
-        support = float(
-            np.mean(
-                [
-                    max(
-                        (
-                            float(c[s])
-                            for c in map(
-                                lambda i: self._dense_col(kp_sims, i, len(a.sentences)), range(len(q.key_points))
-                            )
-                        ),
-                        default=0.0,
-                    )
-                    for s in range(len(a.sentences))
-                ]
-            )
-        )
+        cols = np.clip((kp_sims - p.dense_lo) / (p.dense_hi - p.dense_lo), 0, 1)
+        support = float(cols.max(axis=1).mean()) if cols.shape[1] else 0.0
         return Evidence(
             dense,
             terms,

@@ -250,26 +250,27 @@ class IndexStore:
             )
             report.reused = len(reuse)
         touched = to_embed
-        to_embed = [c for c in to_embed if c.content_hash not in by_hash]
-        batch = 32
-        for i in range(0, len(to_embed), batch):
-            part = to_embed[i : i + batch]
-            vectors = self.embedder.embed_passages([c.text for c in part])
-            self.collection.upsert(
-                ids=[c.id for c in part],
-                embeddings=vectors,
-                documents=[c.text for c in part],
-                metadatas=[self._metadata(c, analyzer) for c in part],
-            )
-            if progress:
-                progress(min(i + batch, len(to_embed)), len(to_embed))
-        report.embedded = len(to_embed)
+        report.embedded = self._embed([c for c in to_embed if c.content_hash not in by_hash], analyzer, progress)
         if stale:  # after reuse, which may have copied a vector from a chunk that is now gone
             self.collection.delete(ids=stale)
             report.deleted = len(stale)
         report.changed_questions = sorted({c.question_id for c in touched} | {i.split(":")[0] for i in stale})
         report.seconds = time.perf_counter() - start
         return report
+
+    def _embed(self, chunks: list[Chunk], analyzer: Analyzer, progress, batch: int = 32) -> int:
+        """Embed and store `chunks` in batches; the number embedded."""
+        for i in range(0, len(chunks), batch):
+            part = chunks[i : i + batch]
+            self.collection.upsert(
+                ids=[c.id for c in part],
+                embeddings=self.embedder.embed_passages([c.text for c in part]),
+                documents=[c.text for c in part],
+                metadatas=[self._metadata(c, analyzer) for c in part],
+            )
+            if progress:
+                progress(min(i + batch, len(chunks)), len(chunks))
+        return len(chunks)
 
     @staticmethod
     def _metadata(c: Chunk, analyzer: Analyzer) -> dict:

@@ -111,19 +111,7 @@ class Interviews:
         mode then draws on that owner's history only)."""
         if lang not in LANGS:
             raise InterviewerError(f"지원하지 않는 언어입니다: {lang}", hint="ko 또는 en")
-        if questions:
-            mains = [self.bank.find(q) for q in questions]
-            mains = [q.id if q.is_main else q.parent for q in mains]
-            mains = list(dict.fromkeys(mains))
-        else:
-            mains = choose_mains(
-                self.bank,
-                topics=topics,
-                count=count,
-                difficulty=difficulty,
-                review=self.cards(owner) if review else None,
-                seed=seed,
-            )
+        mains = self._mains(questions, topics, count, difficulty, review, seed, owner)
         # Readable and sortable by its start, unguessable by its 96 random bits.
         sid = datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(12)
         options = {
@@ -140,29 +128,21 @@ class Interviews:
                 "VALUES (?,?,?,?,?,?,?,?)",
                 (sid, now, now, model, lang, json.dumps(options, ensure_ascii=False), "active", owner),
             )
-        welcome = {
-            "role": "interviewer",
-            "kind": "notice",
-            "at": now,
-            "text": say(lang, "welcome", n=len(mains), review=say(lang, "review") if review else ""),
-        }
-        state = {
-            "session_id": sid,
-            "model": model,
-            "lang": lang,
-            "mains": mains,
-            "main_pos": 0,
-            "pending": [],
-            "current": None,
-            "hints": 0,
-            "answer": None,
-            "block_answers": [],
-            "turns": [],
-            "transcript": [welcome],
-            "done": False,
-            "quit": False,
-        }
-        return self._run(sid, state, before=0)
+        return self._run(sid, _initial_state(sid, model, lang, mains, review, now), before=0)
+
+    def _mains(self, questions, topics, count, difficulty, review, seed, owner) -> list[str]:
+        """The main questions of a new session: the ones asked for (ids or wording), else a draw."""
+        if questions:
+            found = [self.bank.find(q) for q in questions]
+            return list(dict.fromkeys(q.id if q.is_main else q.parent for q in found))
+        return choose_mains(
+            self.bank,
+            topics=topics,
+            count=count,
+            difficulty=difficulty,
+            review=self.cards(owner) if review else None,
+            seed=seed,
+        )
 
     def reply(self, session_id: str, text: str, *, owner: str | None = None) -> TurnOutput:
         """The candidate's answer or a command (힌트/패스/종료). An unusable answer is refused before anything is
@@ -337,3 +317,30 @@ def _not_found(sid: str) -> SessionNotFound:
         f"세션을 찾을 수 없습니다: {sid}",
         hint="세션 id는 `interviewer sessions list` 나 화면의 '기록' 탭에서 확인하세요.",
     )
+
+
+def _initial_state(sid: str, model: str, lang: str, mains: list[str], review: bool, now: str) -> dict:
+    """A new session's graph state: the welcome line, nothing asked yet."""
+    welcome = {
+        "role": "interviewer",
+        "kind": "notice",
+        "at": now,
+        "text": say(lang, "welcome", n=len(mains), review=say(lang, "review") if review else ""),
+    }
+    state = {
+        "session_id": sid,
+        "model": model,
+        "lang": lang,
+        "mains": mains,
+        "main_pos": 0,
+        "pending": [],
+        "current": None,
+        "hints": 0,
+        "answer": None,
+        "block_answers": [],
+        "turns": [],
+        "transcript": [welcome],
+        "done": False,
+        "quit": False,
+    }
+    return state
