@@ -454,10 +454,10 @@ def sessions_list(as_json: Annotated[bool, typer.Option("--json", help="JSON으�
 @sessions_app.command("show")
 def sessions_show(session_id: str, as_json: Annotated[bool, typer.Option("--json", help="JSON으로 출력")] = False):
     """세션 하나의 진행 기록."""
-    from .interview.report import SESSION_STATUS_KO, build_report
+    from .interview.report import SESSION_STATUS_KO
 
     svc = _service()
-    report = build_report(svc.interviews.meta(session_id), svc.interviews.values(session_id), svc.bank)
+    report = svc.report(session_id)
     if as_json:
         sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=1) + "\n")
         return
@@ -523,12 +523,12 @@ def report_(
     out_file: Annotated[Optional[Path], typer.Option("--out", help="쓸 파일 (기본: 표준 출력)")] = None,
 ):
     """세션 리포트: 질문별 점수·핵심 포인트·근거·피드백·모범 답안, 주제별 평균, 진행 기록."""
-    from .interview.report import build_report, to_markdown
+    from .interview.report import to_markdown
 
     if fmt not in ("md", "json"):
         raise typer.BadParameter("--format 은 md 또는 json 입니다.")
     svc = _service()
-    report = build_report(svc.interviews.meta(session_id), svc.interviews.values(session_id), svc.bank)
+    report = svc.report(session_id)
     text = to_markdown(report) if fmt == "md" else json.dumps(report, ensure_ascii=False, indent=1) + "\n"
     if out_file:
         out_file.write_text(text, encoding="utf-8")

@@ -62,4 +62,13 @@ class SessionNotFound(InterviewerError):
 
 class JudgeError(InterviewerError):
     """The checklist judge could not judge an answer: the provider failed, or its replies are unusable (no token
-    probabilities: `grading.checklist.LogprobsUnavailable`). The caller falls back to the structured grader."""
+    probabilities: LogprobsUnavailable). The caller falls back to the structured grader."""
+
+
+class LogprobsUnavailable(JudgeError):
+    """The server answered without token probabilities (an older Ollama, a proxy that drops them): this judge
+    cannot work there; the caller uses the structured grader instead."""
+
+    hint = (
+        "토큰 확률(logprobs)을 돌려주는 서버(llama.cpp, vLLM, OpenAI, Ollama 0.12.11+)를 쓰거나 구조화 채점기를 쓰세요."
+    )

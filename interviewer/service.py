@@ -8,7 +8,7 @@ from .bank import Bank, BankIssue, Question, check_bank, load_bank
 from .bank.importer import import_markdown
 from .embeddings import Embedder, make_embedder
 from .errors import InterviewerError
-from .grading.answer import MAX_ANSWER_CHARS
+from .grading.answer import check_answer
 from .grading.evaluate import evaluate
 from .grading.offline import OfflineGrader
 from .grading.schema import GradeResult
@@ -128,12 +128,7 @@ class Service:
     def grade(self, question: str, answer: str, model: str | None = None) -> GradeResult:
         """Grade one answer typed by a person: an empty or over-long answer is refused with a message."""
         q = self.question(question)
-        if not answer or not answer.strip():
-            raise InterviewerError("답변이 비어 있습니다. 모르면 '모르겠습니다'라고 답해도 됩니다.")
-        if len(answer) > MAX_ANSWER_CHARS:
-            raise InterviewerError(
-                f"답변이 너무 깁니다 ({len(answer):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요."
-            )
+        check_answer(answer)
         return self.grader(model).grade(q, answer)
 
     # -- interviews -----------------------------------------------------------------------------------------------
@@ -159,6 +154,13 @@ class Service:
         self.grader(spec)
         self.retriever()
         return self.interviews.start(model=spec, **options)
+
+    def report(self, session_id: str, owner: str | None = None) -> dict:
+        """A session's report (per question, per topic, what to review next), for every front end alike."""
+        from .interview.report import build_report
+
+        iv = self.interviews
+        return build_report(iv.meta(session_id, owner=owner), iv.values(session_id, owner=owner), self.bank)
 
     @cached_property
     def interviews(self):

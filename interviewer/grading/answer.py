@@ -6,6 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from ..errors import InterviewerError
+
 MAX_ANSWER_CHARS = 4000  # a spoken interview answer; longer text is graded on its first part and flagged
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
@@ -100,3 +102,11 @@ def prepare(answer: str) -> PreparedAnswer:
     if not kept:
         flags.append("empty_answer" if not aside else "only_instructions")
     return PreparedAnswer(answer, kept, sentences, aside, flags, bool(_DONT_KNOW.search(kept)))
+
+
+def check_answer(text: str | None) -> None:
+    """Refuse, with a message and before anything is stored, an answer that is empty or too long to grade."""
+    if text is None or not str(text).strip():
+        raise InterviewerError("답변이 비어 있습니다. 모르면 '모르겠습니다'라고 답해도 됩니다.")
+    if len(text) > MAX_ANSWER_CHARS:
+        raise InterviewerError(f"답변이 너무 깁니다 ({len(text):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요.")

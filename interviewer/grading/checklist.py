@@ -25,7 +25,7 @@ import openai
 from pydantic import BaseModel, Field
 
 from ..bank import Question
-from ..errors import ConfigError, JudgeError
+from ..errors import ConfigError, JudgeError, LogprobsUnavailable
 from ..models import LOCAL_TIMEOUT_S, TIMEOUT_S, describe_call_error, endpoint, local_server
 from ..prompts import render
 from .answer import PreparedAnswer, prepare
@@ -42,15 +42,6 @@ TOP_LOGPROBS = 20  # the most OpenAI's API returns; llama.cpp, vLLM and Ollama a
 YES_NO = ("Yes", "No")
 OPTIONS = ("A", "B", "C")
 LABELS = YES_NO + OPTIONS
-
-
-class LogprobsUnavailable(JudgeError):
-    """The server answered without token probabilities (an older Ollama, a proxy that drops them): this judge
-    cannot work there; the caller uses the structured grader instead."""
-
-    hint = (
-        "토큰 확률(logprobs)을 돌려주는 서버(llama.cpp, vLLM, OpenAI, Ollama 0.12.11+)를 쓰거나 구조화 채점기를 쓰세요."
-    )
 
 
 class ChecklistResult(BaseModel):

@@ -65,12 +65,13 @@ class InterviewState(TypedDict, total=False):
 Grade = Callable[[Question, str, str, bool, Callable[[str], None] | None, Progress | None], GradeResult]
 
 
-def _now() -> str:
+def now_iso() -> str:
+    """The one clock of sessions and transcripts: UTC, to the second, ISO 8601."""
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _line(role: str, text: str, kind: str, **extra) -> dict:
-    return {"role": role, "text": text, "kind": kind, "at": _now(), **extra}
+    return {"role": role, "text": text, "kind": kind, "at": now_iso(), **extra}
 
 
 def question_scores(turns: list[dict]) -> dict[str, float]:
@@ -317,7 +318,7 @@ def _turn(
         "score": score,
         "gain": gain,
         "grade": result.model_dump(mode="json") if result else None,
-        "at": _now(),
+        "at": now_iso(),
     }
 
 

@@ -14,17 +14,17 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 from ..bank import Bank, Question
-from ..errors import InterviewerError
-from ..grading.answer import MAX_ANSWER_CHARS
+from ..errors import InterviewerError, SessionNotFound
+from ..grading.answer import check_answer
 from ..grading.schema import GradeResult
-from .graph import Grade, build_graph, command_of, question_scores
+from .graph import Grade, build_graph, command_of, now_iso, question_scores
 from .phrasing import LANGS, say
 from .plan import choose_mains
 from .schedule import Card, replay, weak_topics
@@ -37,10 +37,6 @@ CREATE TABLE IF NOT EXISTS iv_scores (
   session_id TEXT NOT NULL, question_id TEXT NOT NULL, score REAL NOT NULL, at TEXT NOT NULL,
   PRIMARY KEY (session_id, question_id));
 """
-
-
-class SessionNotFound(InterviewerError):
-    pass
 
 
 @dataclass
@@ -66,10 +62,6 @@ class TurnOutput:
     def last_grade(self) -> GradeResult | None:
         t = self.last_turn
         return GradeResult.model_validate(t["grade"]) if t and t.get("grade") else None
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Interviews:
@@ -121,7 +113,7 @@ class Interviews:
             "review": review,
             "mains": mains,
         }
-        now = _now().isoformat(timespec="seconds")
+        now = now_iso()
         with self._db_lock, self._conn:
             self._conn.execute(
                 "INSERT INTO iv_sessions (id, created, updated, model, lang, options, status, owner) "
@@ -159,10 +151,7 @@ class Interviews:
         interviewer's words as a model streams them (str drafts, each the whole text so far), then the TurnOutput.
         The answer is checked before the first yield."""
         self._check_owner(session_id, owner)
-        if text is None or not str(text).strip():
-            raise InterviewerError("답변이 비어 있습니다. 모르면 '모르겠습니다'라고 답해도 됩니다.")
-        if len(text) > MAX_ANSWER_CHARS:
-            raise InterviewerError(f"답변이 너무 깁니다 ({len(text):,}자). {MAX_ANSWER_CHARS:,}자 이내로 줄여 주세요.")
+        check_answer(text)
         if not self._snapshot(session_id).next:
             raise InterviewerError("이미 끝난 면접입니다.", hint="새 면접을 시작하세요.")
         return self._stream(session_id, text if command_of(text) else text.strip())
@@ -236,7 +225,7 @@ class Interviews:
         scores = question_scores(values["turns"])
         mean = round(sum(scores.values()) / len(scores), 2) if scores else None
         status = "active" if not values.get("done") else "stopped" if values.get("quit") else "finished"
-        now = _now().isoformat(timespec="seconds")
+        now = now_iso()
         at = {t["question_id"]: t["at"] for t in values["turns"]}
         with self._db_lock, self._conn:
             self._conn.execute(

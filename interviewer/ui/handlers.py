@@ -10,12 +10,12 @@ from datetime import UTC
 from pathlib import Path
 
 from ..errors import InterviewerError
-from ..grading.answer import MAX_ANSWER_CHARS
+from ..grading.answer import MAX_ANSWER_CHARS, check_answer
 from ..grading.schema import GradeResult, flag_notes
 from ..interview import GradingStatus, TurnOutput
 from ..interview.graph import command_of
 from ..interview.report import SESSION_STATUS_KO as STATUS
-from ..interview.report import STATUS_KO, build_report, feedback_markdown, review_markdown, to_markdown
+from ..interview.report import STATUS_KO, feedback_markdown, review_markdown, to_markdown
 from ..service import Service
 
 NO_REPORT = "면접을 시작하면 리포트가 여기에 나옵니다."
@@ -159,13 +159,11 @@ class Handlers:
             )
             return
         if text and len(text) > MAX_ANSWER_CHARS:
-            yield self._refused(
-                session_id,
-                owner,
-                f"답변이 너무 깁니다 ({len(text):,}자). {MAX_ANSWER_CHARS:,}자 "
-                "이내로 줄여 주세요. (보내지 않았습니다 / not sent)",
-            )
-            return
+            try:
+                check_answer(text)  # the one rule and its message; the text stays in the box
+            except InterviewerError as e:
+                yield self._refused(session_id, owner, f"{e} (보내지 않았습니다 / not sent)")
+                return
         try:
             events = self.svc.interviews.reply_stream(session_id, text or "", owner=owner)
             before = None
@@ -202,8 +200,7 @@ class Handlers:
         if not session_id:
             return None
         try:
-            iv = self.svc.interviews
-            return build_report(iv.meta(session_id, owner=owner), iv.values(session_id, owner=owner), self.svc.bank)
+            return self.svc.report(session_id, owner)
         except InterviewerError:
             return None
 
