@@ -333,7 +333,7 @@ QuestionOpt = Annotated[
 
 
 TopicOpt = Annotated[Optional[list[str]], typer.Option("--topic", "--topics", help="주제 태그 (여러 번 가능)")]
-CountOpt = Annotated[int, typer.Option(min=1, max=22, help="본 질문 수")]
+CountOpt = Annotated[int, typer.Option(min=1, help="본 질문 수 (문제 은행에 있는 만큼까지)")]
 DifficultyOpt = Annotated[
     Optional[list[int]], typer.Option("--difficulty", min=1, max=3, help="난이도 1-3 (여러 번 가능)")
 ]

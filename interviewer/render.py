@@ -6,14 +6,10 @@ from rich.table import Table
 from rich.text import Text
 
 from .grading.feedback import LABELS, feedback_sections
-from .grading.schema import Feedback, GradeResult, Status, flag_notes
+from .grading.schema import STATUS_KO, Feedback, GradeResult, Status, flag_notes
 
-_MARK = {
-    Status.covered: ("✔ 다룸", "green"),
-    Status.partial: ("△ 일부", "yellow"),
-    Status.missed: ("✘ 빠짐", "red"),
-    Status.contradicted: ("✘ 틀림", "bold red"),
-}
+_STYLE = {Status.covered: "green", Status.partial: "yellow", Status.missed: "red", Status.contradicted: "bold red"}
+_MARK = {status: (STATUS_KO[status.value], style) for status, style in _STYLE.items()}
 _SECTION_STYLE = {
     "note": "dim",
     "good": "bold green",

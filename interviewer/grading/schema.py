@@ -16,6 +16,10 @@ class Status(str, Enum):
     contradicted = "contradicted"
 
 
+# How each status reads to a candidate (every renderer uses these).
+STATUS_KO = {"covered": "✔ 다룸", "partial": "△ 일부", "missed": "✘ 빠짐", "contradicted": "✘ 틀림"}
+
+
 # Credit per status; a contradiction costs more than a silence so a confidently wrong answer ranks below a thin one.
 CREDIT = {Status.covered: 1.0, Status.partial: 0.5, Status.missed: 0.0, Status.contradicted: -0.5}
 
@@ -84,6 +88,12 @@ class GradeResult(BaseModel):
     @property
     def scored(self) -> bool:
         return self.score is not None
+
+
+def mean_score(scores) -> float | None:
+    """The mean of 0-5 scores as shown everywhere (two decimals); None for none."""
+    scores = list(scores)
+    return round(sum(scores) / len(scores), 2) if scores else None
 
 
 def kp_weight(index: int) -> float:

@@ -6,19 +6,19 @@ sections, so the report, the UI's grade panel and the terminal show the same thi
 
 from ..bank import Bank
 from ..grading.feedback import LABELS, feedback_sections
-from ..grading.schema import Feedback
+from ..grading.schema import STATUS_KO, Feedback, mean_score
 from .graph import question_scores
 
 # What the candidate should look at again, at most this many points: a short list is one that gets read.
 REVIEW_LIMIT = 5
 # Worst first: a wrong belief outranks a gap, a gap outranks a question passed over, which outranks a half answer.
 _REVIEW_RANK = {"contradicted": 0, "missed": 1, "skipped": 2, "partial": 3}
-STATUS_KO = {"covered": "✔ 다룸", "partial": "△ 일부", "missed": "✘ 빠짐", "contradicted": "✘ 틀림"}
 SESSION_STATUS_KO = {"active": "진행 중", "finished": "완료", "stopped": "중단"}
 _REVIEW_LABEL = {"contradicted": "잘못 답함", "missed": "빠뜨림", "partial": "부족함", "skipped": "건너뜀"}
 
 
-def _cell(text) -> str:
+def markdown_cell(text) -> str:
+    """Text for one Markdown table cell: one line, pipes escaped."""
     return " ".join(str(text or "").split()).replace("|", "\\|")
 
 
@@ -145,15 +145,13 @@ def build_report(meta: dict, values: dict, bank: Bank) -> dict:
     for qid, s in scores.items():
         for topic in bank.get(qid).topics:
             per_topic.setdefault(topic, []).append(s)
-    topics = [
-        {"topic": t, "mean": round(sum(v) / len(v), 2), "questions": len(v)} for t, v in sorted(per_topic.items())
-    ]
+    topics = [{"topic": t, "mean": mean_score(v), "questions": len(v)} for t, v in sorted(per_topic.items())]
     return {
         "session_id": values["session_id"],
         "model": values["model"],
         "status": meta.get("status"),
         "created": meta.get("created"),
-        "mean": round(sum(scores.values()) / len(scores), 2) if scores else None,
+        "mean": mean_score(scores.values()),
         "graded": len(scores),
         "asked": len(questions),
         "review_next": review_next(questions, bank),
@@ -199,7 +197,8 @@ def _question_markdown(i: int, q: dict) -> list[str]:
     if q["key_points"]:
         out += ["", "| 핵심 포인트 | 판정 | 답변 근거 |", "|---|---|---|"]
         out += [
-            f"| {_cell(k['point'])} | {STATUS_KO.get(k['status'], k['status'])} | {_cell(k['evidence'])} |"
+            f"| {markdown_cell(k['point'])} | {STATUS_KO.get(k['status'], k['status'])} "
+            f"| {markdown_cell(k['evidence'])} |"
             for k in q["key_points"]
         ]
     for f in q["follow_ups"]:

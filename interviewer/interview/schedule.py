@@ -6,6 +6,8 @@ cannot leave it inconsistent."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ..grading.schema import mean_score
+
 EF_START, EF_MIN = 2.5, 1.3
 PASS = 3  # SM-2 quality below this restarts the repetitions
 
@@ -60,7 +62,7 @@ def weak_topics(cards: dict[str, Card], topics_of: dict[str, list[str]], thresho
         for t in topics_of.get(c.question_id, []):
             per.setdefault(t, []).append(c.last_score)
     rows = [
-        {"topic": t, "mean": round(sum(v) / len(v), 2), "questions": len(v), "weak": sum(v) / len(v) < threshold}
+        {"topic": t, "mean": mean_score(v), "questions": len(v), "weak": sum(v) / len(v) < threshold}
         for t, v in per.items()
     ]
     return sorted(rows, key=lambda r: (r["mean"], r["topic"]))

@@ -23,7 +23,7 @@ from langgraph.types import Command
 from ..bank import Bank, Question
 from ..errors import InterviewerError, SessionNotFound
 from ..grading.answer import check_answer
-from ..grading.schema import GradeResult
+from ..grading.schema import GradeResult, mean_score
 from .graph import Grade, build_graph, command_of, now_iso, question_scores
 from .phrasing import LANGS, say
 from .plan import choose_mains
@@ -223,7 +223,7 @@ class Interviews:
 
     def _record(self, sid: str, values: dict) -> None:
         scores = question_scores(values["turns"])
-        mean = round(sum(scores.values()) / len(scores), 2) if scores else None
+        mean = mean_score(scores.values())
         status = "active" if not values.get("done") else "stopped" if values.get("quit") else "finished"
         now = now_iso()
         at = {t["question_id"]: t["at"] for t in values["turns"]}

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from ..errors import InterviewerError
 from ..grading.answer import MAX_ANSWER_CHARS, check_answer
-from ..grading.schema import GradeResult, flag_notes
+from ..grading.schema import STATUS_KO, GradeResult, flag_notes
 from ..interview import GradingStatus, TurnOutput
 from ..interview.graph import command_of
 from ..interview.report import SESSION_STATUS_KO as STATUS
-from ..interview.report import STATUS_KO, feedback_markdown, review_markdown, to_markdown
+from ..interview.report import feedback_markdown, markdown_cell, review_markdown, to_markdown
 from ..service import Service
 
 NO_REPORT = "면접을 시작하면 리포트가 여기에 나옵니다."
@@ -75,8 +75,7 @@ def grade_markdown(turn: dict | None) -> str:
     if r.key_points:
         lines += ["", "| 핵심 포인트 | 판정 | 답변 근거 |", "|---|---|---|"]
         for j in r.key_points:
-            cell = lambda s: " ".join((s or "").split()).replace("|", "\\|")  # noqa: E731
-            lines.append(f"| {cell(j.point)} | {STATUS_KO[j.status.value]} | {cell(j.evidence)} |")
+            lines.append(f"| {markdown_cell(j.point)} | {STATUS_KO[j.status.value]} | {markdown_cell(j.evidence)} |")
     if r.feedback:  # the same sections, in the same order, as the report and the terminal
         lines += ["", *feedback_markdown(r.feedback)]
     elif r.off_topic or r.dont_know:
