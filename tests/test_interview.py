@@ -9,6 +9,7 @@ import textwrap
 import threading
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from interviewer.errors import InterviewerError
@@ -227,7 +228,10 @@ def test_llm_turn_streams_the_interviewers_words(full_service, tmp_path, fake_ll
 def test_grader_failure_is_unscored_and_the_interview_goes_on(full_service, tmp_path, fake_llm):
     bank = full_service.bank
     grader = LLMGrader(
-        fake_llm(ConnectionError("server down")), "fake", full_service.offline_grader, full_service.settings.prompts_dir
+        fake_llm(httpx.ConnectError("server down")),
+        "fake",
+        full_service.offline_grader,
+        full_service.settings.prompts_dir,
     )
     iv = Interviews(
         bank,

@@ -12,6 +12,7 @@ MAX_ANSWER_CHARS = 4000  # a spoken interview answer; longer text is graded on i
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _SENTENCE = re.compile(r"(?<=[.!?。])\s+|(?<=[다요죠음함됨])\.?\s+|\n+")
+_LAST_PERIOD = re.compile(r"(?<=[다요죠음함됨])\.$")
 _HANGUL = re.compile(r"[가-힣]")
 
 # Text aimed at the grader rather than the interviewer. Each pattern is one kind of manipulation; a sentence
@@ -73,7 +74,9 @@ def clean(text: str) -> str:
 
 
 def split_sentences(text: str) -> list[str]:
-    parts = (p.strip(" -*•>\t") for p in _SENTENCE.split(text))
+    # The split drops a Korean ending's period; the last sentence loses it too, so a sentence reads the same
+    # whatever follows it (a manipulation set aside after it must not change how it is embedded).
+    parts = (_LAST_PERIOD.sub("", p.strip(" -*•>\t")) for p in _SENTENCE.split(text))
     return [p for p in parts if len(p) > 1]
 
 

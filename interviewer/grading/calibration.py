@@ -24,7 +24,9 @@ PARAMS_PATH = Path(__file__).with_name("calibration.json")
 COVERED_AT, PARTIAL_AT, MIN_DENSE_FOR_COVERED = 0.55, 0.32, 0.2
 # No answer-length feature: train's short answers are its correct concise ones, so a fit learns "shorter is better",
 # which a thin one-liner (held-out manipulation answers) then exploits.
-FEATURES = ("coverage", "dense", "terms", "overlap", "misconception", "novelty", "relevance", "support")
+# Relevance is no feature either: train holds no answer to another question, so its weight could not be fitted;
+# the fixed "evidence elsewhere" rule below uses it instead.
+FEATURES = ("coverage", "dense", "terms", "overlap", "misconception", "novelty", "support")
 
 
 def kp_statuses(p: "OfflineParams", dense: np.ndarray, terms: np.ndarray, overlap: np.ndarray) -> list[Status]:
@@ -37,6 +39,12 @@ def kp_statuses(p: "OfflineParams", dense: np.ndarray, terms: np.ndarray, overla
         else Status.missed
         for v, d in zip(strength, dense)
     ]
+
+
+def kept_share(ev: "Evidence", p: "OfflineParams") -> float:
+    """Retrieval evidence mostly for another question keeps the score from nothing (at `lo`) to all (at `hi`): a
+    soft off-topic for answers too thin for the hard rule. Fixed, not fitted: train has no off-topic answers."""
+    return float(np.clip((ev.relevance - p.elsewhere_lo) / (p.elsewhere_hi - p.elsewhere_lo), 0.0, 1.0))
 
 
 def coverage_of(statuses: list[Status]) -> float:
@@ -108,21 +116,23 @@ class Calibration(BaseModel):
                 mean(ev.kp_overlap),
                 float(mis.max()) if mis.size else 0.0,
                 ev.novelty,
-                ev.relevance,
                 ev.support_share,
             ]
         )
 
     def score(self, q: Question, ev: "Evidence", p: "OfflineParams") -> float:
-        if ev.off_topic or ev.dont_know or ev.restated:
+        if ev.off_topic or ev.dont_know or ev.restated or ev.n_tokens == 0:  # an answer without a word says nothing
             return 0.0
         z = (self.features(q, ev, p) - np.asarray(self.mean)) / np.asarray(self.scale)
-        return round(float(np.clip(self.intercept + np.dot(self.coef, z), 0.0, 5.0)), 2)
+        value = float(np.clip(self.intercept + np.dot(self.coef, z), 0.0, 5.0))
+        return round(value * kept_share(ev, p), 2)
 
     def grade(
         self, q: Question, a: "PreparedAnswer", ev: "Evidence", p: "OfflineParams", *, grader: str
     ) -> GradeResult:
         judgments, extra_wrong, flags = self.judgments(q, a, ev, p)
+        if kept_share(ev, p) < 1.0 and not ev.off_topic:
+            flags.append(f"evidence_elsewhere:{ev.closer}")
         note = (
             "off_topic"
             if ev.off_topic
@@ -174,6 +184,6 @@ class Calibration(BaseModel):
             elif target is None or target.evidence != sentence:
                 extra.append(WrongClaim(quote=sentence, correction=pit.correction or pit.claim, point=None))
         for jd in judgments:
-            if jd.status is not Status.contradicted and jd.evidence in wrong_sentences:
-                jd.status, jd.evidence, jd.support_ids = Status.partial, None, []
+            if jd.status is Status.covered and jd.evidence in wrong_sentences:
+                jd.status = Status.partial  # its evidence also states a misconception: not "said right"
         return judgments, extra, flags

@@ -293,7 +293,10 @@ class LLMGrader:
         for attempt in range(self.max_reasks + 1):
             try:
                 raw = self._invoke(runnable, msgs, on_text, prefixes)
-            except CALL_ERRORS as e:  # server down, timeout, context overflow: unscored, session intact
+            # Server down, timeout, context overflow: unscored, session intact. langchain-openai raises
+            # AttributeError for a reply body that is a bare string (a proxy's garbage), so it counts here too,
+            # for the model call alone.
+            except (*CALL_ERRORS, AttributeError) as e:
                 if type(e).__name__ != "LengthFinishReasonError":
                     error = describe_call_error(e)
                     flags.append(CALL_FAILED)
@@ -329,7 +332,7 @@ class LLMGrader:
                 index=i,
                 point=question.key_points[i].point,
                 status=Status(kp.status),
-                evidence=_quoted(kp.evidence, prepared.text),
+                evidence=_quoted(kp.evidence, prepared.original),
                 support_ids=[f"{question.id}:key_point:{i}"],
             )
             for i, kp in enumerate(reply.key_points)

@@ -38,6 +38,8 @@ class OfflineParams:
     off_topic_min_other: float = 0.2
     dont_know_max_coverage: float = 0.35
     family_weight: float = 0.8  # evidence for a sibling question is weaker proof of being on topic
+    elsewhere_lo: float = 0.15  # relevance below which nothing of the score is kept (see Calibration.score)
+    elsewhere_hi: float = 0.35  # ... and above which all of it is
     query_chars: int = 160  # the answer's opening embedded as the retrieval query (cost bounded for long answers)
 
 
@@ -252,7 +254,7 @@ class OfflineGrader:
         if off_topic:
             flags.append(f"closer_to:{closer}")
         # An answer in the question's own words only says nothing; one with no words at all restates nothing.
-        restated = bool(token_set) and token_set <= cache.echo and coverage <= p.dont_know_max_coverage
+        restated = bool(token_set) and token_set <= cache.echo
         if restated:
             flags.append("restates_question")
         dont_know = a.dont_know_phrase and coverage <= p.dont_know_max_coverage
