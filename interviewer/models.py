@@ -160,9 +160,8 @@ def describe_call_error(e: BaseException) -> str:
         return f"모델 서버 오류 (HTTP {e.status_code}): {detail}"
     if isinstance(e, httpx.TransportError):
         return f"모델 서버와 통신하지 못했습니다 ({detail}). 서버가 켜져 있는지, 주소가 맞는지 확인하세요."
-    if isinstance(e, (openai.APIResponseValidationError, httpx.DecodingError, ValueError, AttributeError)):
-        # The client could not read the reply as an OpenAI response (a proxy's HTML page, a truncated body, a bare
-        # string, on which langchain-openai raises AttributeError; graders pass that one only from the call itself)
+    if isinstance(e, (openai.APIResponseValidationError, httpx.DecodingError, ValueError)):
+        # The client could not read the reply as an OpenAI response (a proxy's HTML page, a truncated body, ...)
         return f"모델 서버의 응답을 해석할 수 없습니다 (OpenAI 호환 응답이 아님): {type(e).__name__}: {detail}"
     return f"{type(e).__name__}: {detail}"
 

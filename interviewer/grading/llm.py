@@ -28,6 +28,7 @@ MAX_REASKS = 2
 DISAGREEMENT = 2.0
 SAME_QUOTE_POINTS = 3  # one identical quote given as the evidence of this many key points (and of most): no judgment
 CALL_FAILED = "call_failed"  # the provider did not answer (after the client's own retries on 429/5xx)
+_NOT_OPENAI = "모델 서버의 응답을 해석할 수 없습니다 (OpenAI 호환 응답이 아님): AttributeError: "
 _HANGUL = re.compile(r"[가-힣]")
 _TAG = re.compile(r"</?answer-[0-9a-f]+>")  # our delimiter; the answer cannot contain it (escaped)
 
@@ -298,7 +299,7 @@ class LLMGrader:
             # for the model call alone.
             except (*CALL_ERRORS, AttributeError) as e:
                 if type(e).__name__ != "LengthFinishReasonError":
-                    error = describe_call_error(e)
+                    error = describe_call_error(e) if not isinstance(e, AttributeError) else _NOT_OPENAI + str(e)
                     flags.append(CALL_FAILED)
                     break
                 # The model answered but ran past the token limit (small models loop): ask again, shorter. The
