@@ -150,3 +150,12 @@ def fake_llm():
         return GenericFakeChatModel(messages=Queue(replies))
 
     return make
+
+
+@pytest.fixture(scope="module")
+def structured_grading(full_service):
+    """LLM specs get the structured (one JSON reply) grader for this module, then the setting is restored."""
+    before = full_service.settings.judge
+    full_service.settings.judge = "structured"
+    yield
+    full_service.settings.judge = before

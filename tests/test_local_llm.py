@@ -11,16 +11,8 @@ from interviewer.grading.llm import LLMGrade, LLMGrader
 from interviewer.local_models import LocalServer, pull
 from interviewer.models import make_chat_model
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module", autouse=True)
-def structured_grading(full_service):
-    """These tests are about the structured (one JSON reply) LLM grader; the checklist judge has its own."""
-    before = full_service.settings.judge
-    full_service.settings.judge = "structured"
-    yield
-    full_service.settings.judge = before
+# These tests are about the structured (one JSON reply) LLM grader; the checklist judge has its own.
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("structured_grading")]
 
 
 @pytest.fixture(scope="module")

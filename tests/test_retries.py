@@ -17,7 +17,8 @@ import pytest
 from interviewer.grading.llm import CALL_FAILED
 from interviewer.local_models import MODELS, LocalServer, model_path, pull
 
-pytestmark = pytest.mark.integration
+# These tests are about the structured (one JSON reply) LLM grader; the checklist judge has its own.
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("structured_grading")]
 
 
 class _Gateway(ThreadingHTTPServer):
@@ -86,15 +87,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def structured_grading(full_service):
-    """These tests are about the structured (one JSON reply) LLM grader; the checklist judge has its own."""
-    before = full_service.settings.judge
-    full_service.settings.judge = "structured"
-    yield
-    full_service.settings.judge = before
 
 
 @pytest.fixture()
