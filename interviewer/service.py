@@ -13,7 +13,7 @@ from .grading.evaluate import evaluate
 from .grading.offline import OfflineGrader
 from .grading.schema import GradeResult
 from .index import HybridRetriever, IndexStore, SyncReport, bank_chunks
-from .models import is_offline, local_server, make_chat_model, supports_logprobs
+from .providers import is_offline, local_server, make_chat_model, supports_logprobs
 from .settings import Settings
 from .text import Analyzer, Glossary
 

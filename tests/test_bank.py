@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from interviewer.bank import check_bank, load_bank
-from interviewer.bank.models import MAX_KEY_POINTS, MIN_KEY_POINTS
+from interviewer.bank.schema import MAX_KEY_POINTS, MIN_KEY_POINTS
 from interviewer.errors import BankError, QuestionNotFound
 
 from .conftest import KNOWLEDGE

@@ -7,9 +7,7 @@ import re
 
 import pytest
 
-from interviewer.bank import load_bank
-
-from .conftest import KNOWLEDGE
+from .bank_review import check_reviewed_structure, points, question_ids_in_files, texts
 
 IDS = [
     "optimizers",
@@ -35,43 +33,16 @@ IDS = [
 FILES = ("17-", "18-", "19-", "20-", "21-", "22-")
 
 
-@pytest.fixture(scope="module")
-def bank():
-    return load_bank(KNOWLEDGE)
-
-
-def points(q) -> list[str]:
-    return [kp.point for kp in q.key_points]
-
-
-def all_texts(q) -> list[str]:
-    return (
-        [q.reference]
-        + points(q)
-        + [t for kp in q.key_points for t in kp.terms]
-        + [p.claim for p in q.pitfalls]
-        + [p.correction for p in q.pitfalls]
-    )
-
-
 # ---- every question of files 17-22 -------------------------------------------------------------------------------
 
 
 def test_files_17_to_22_hold_these_19_questions(bank):
-    ids = [q.id for q in bank.questions if q.file and q.file.name.startswith(FILES)]
-    assert ids == IDS
+    assert question_ids_in_files(bank, FILES) == IDS
 
 
 @pytest.mark.parametrize("qid", IDS)
-def test_eight_to_twelve_pitfalls_with_corrections_and_links_in_range(bank, qid):
-    q = bank.get(qid)
-    assert 3 <= len(q.key_points) <= 8
-    assert 8 <= len(q.pitfalls) <= 12
-    for p in q.pitfalls:
-        assert p.claim.strip() and p.correction.strip() and p.claim != p.correction
-        assert p.key_point is None or 0 <= p.key_point < len(q.key_points)
-    assert len({p.claim for p in q.pitfalls}) == len(q.pitfalls)
-    assert all(kp.terms for kp in q.key_points)
+def test_every_question_keeps_the_reviewed_structure(bank, qid):
+    check_reviewed_structure(bank.get(qid))
 
 
 # Where "정규화" may still appear: normalization only (data scaling, MNIST's size normalization, logits, BatchNorm).
@@ -80,7 +51,7 @@ NORMALIZATION_USES = ("0~1 정규화", "크기 정규화", "정규화되지 않�
 
 @pytest.mark.parametrize("qid", IDS)
 def test_regularization_is_규제_and_정규화_means_normalization_only(bank, qid):
-    for text in all_texts(bank.get(qid)):
+    for text in texts(bank.get(qid)):
         for m in re.finditer("정규화", text):
             around = text[max(0, m.start() - 8) : m.end() + 8]
             assert any(use in around for use in NORMALIZATION_USES), around

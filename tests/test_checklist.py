@@ -15,7 +15,7 @@ import pytest
 from interviewer.bank import load_bank
 from interviewer.errors import JudgeError
 from interviewer.grading.checklist import LABELS, ChecklistJudge, LogprobsUnavailable, _yes_no_label, renormalise
-from interviewer.models import supports_logprobs
+from interviewer.providers import supports_logprobs
 from interviewer.settings import Settings
 
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
@@ -40,7 +40,7 @@ def server(tmp_path_factory):
     """The in-process server with SmolLM2, from a private data dir (the user's pulled copy is linked, not
     downloaded again, when there is one)."""
     pytest.importorskip("xllamacpp", reason="the `local` extra is not installed")
-    from interviewer.local_models import LocalServer, model_path, pull, resolve
+    from interviewer.local_llm import LocalServer, model_path, pull, resolve
 
     data_dir = tmp_path_factory.mktemp("data")
     pulled = model_path(Settings().data_dir, resolve("smollm2"))

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from interviewer.grading.combined import TOP_MISCONCEPTIONS, CombinedGrader, CombinedParams, params_path
+from interviewer.grading.combined import CombinedGrader, CombinedParams, params_path
 from interviewer.grading.schema import Status
-from interviewer.models import grading_mode
+from interviewer.providers import grading_mode
 
 pytestmark = pytest.mark.integration
 
@@ -17,7 +17,7 @@ ANSWER = "학습 중 뉴런을 확률 p로 무작위로 꺼서 과적합을 줄�
 @pytest.fixture(scope="module")
 def smollm2(full_service):
     pytest.importorskip("xllamacpp", reason="the `local` extra is not installed")
-    from interviewer.local_models import model_path, pull, resolve
+    from interviewer.local_llm import model_path, pull, resolve
     from interviewer.settings import Settings
 
     pulled = model_path(Settings().data_dir, resolve("smollm2"))
@@ -43,7 +43,8 @@ def test_grade_combines_probabilities_with_offline_evidence_and_repeats(full_ser
     assert first.scored and 0.0 <= first.score <= 5.0 and first.grader == smollm2
     assert first.offline_score is not None
     assert [j.probability is not None for j in first.key_points] == [True] * len(q.key_points)
-    assert len(said) == 1 + len(q.key_points) + TOP_MISCONCEPTIONS  # offline step, then one per judgment
+    asked = CombinedParams.load(smollm2).top_k or len(q.pitfalls)
+    assert len(said) == 1 + len(q.key_points) + asked  # offline step, then one per judgment
     assert said[1] == f"핵심 포인트 1/{len(q.key_points)} 확인 중"
     # Feedback quotes only the candidate's own sentences and never praises a contradicted point.
     for line in first.feedback.good:

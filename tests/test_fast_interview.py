@@ -1,14 +1,19 @@
 """The interview through the service on the fast tier: the graph, sessions, review and report run for real; the grader
 is the stub (a key point counts when the answer holds its cue) and the index is built with the fake embedder."""
 
+from typing import TypedDict
+
 import httpx
 import openai
 import pytest
+from langgraph.graph import START, StateGraph
+from langgraph.types import interrupt
 
 from interviewer.errors import InterviewerError
 from interviewer.grading.schema import kp_weight
 from interviewer.interview.phrasing import HINT_CAPS
 from interviewer.interview.report import build_report, to_markdown
+from interviewer.ui.handlers import chat_messages, grade_markdown
 
 from .conftest import fast_service_for
 from .fakes import StubGrader, full_answer
@@ -144,3 +149,110 @@ def test_a_bug_in_the_grader_raises_instead_of_becoming_an_unscored_turn(fast_te
     out = svc.start_interview(questions=[PLAIN])
     with pytest.raises(KeyError):
         svc.interviews.reply(out.session_id, "답변")
+
+
+def test_each_step_adds_its_own_lines_and_turns_once_in_order(fast_service):
+    """`turns` and `transcript` grow through reducers: a step's new lines are exactly what it said (nothing before
+    it comes again), the stored state holds each line once, and a turn's `no` is its place in `turns`."""
+    bank, iv = fast_service.bank, fast_service.interviews
+    q, plain = bank.get(MAIN), bank.get(PLAIN)
+    n = len(q.key_points)
+    out = fast_service.start_interview(questions=[MAIN, PLAIN])
+    sid = out.session_id
+    assert [line["kind"] for line in out.transcript] == ["notice", "question"]
+    steps = [
+        ("힌트", ["answer", "hint"]),
+        (cues(q, [0] + list(range(3, n))), ["answer", "reaction", "question"]),  # then the follow-up on point 1
+        (cues(q, [1]), ["answer", "reaction", "question"]),  # then the first sub-question
+    ]
+    skipped_subs = 0
+    while True:
+        text, kinds = steps.pop(0) if steps else ("패스", ["answer", "notice", "question"])
+        earlier = out.transcript
+        out = iv.reply(sid, text)
+        assert [line["kind"] for line in out.new] == kinds
+        assert out.transcript == earlier + out.new
+        skipped_subs += text == "패스"
+        if out.waiting["question_id"] == PLAIN:
+            break
+    assert skipped_subs == len([s for s in bank.subs_of(MAIN) if s.gradable])
+    out = iv.reply(sid, full_answer(plain))
+    assert [line["kind"] for line in out.new] == ["answer", "reaction", "summary"] and out.done
+
+    assert iv.values(sid)["transcript"] == out.transcript
+    assert len(out.transcript) == 2 + 2 + 3 + 3 + 3 * skipped_subs + 3
+    turns = out.turns
+    assert [t["no"] for t in turns] == list(range(1, len(turns) + 1))
+    assert [(t["kind"], t["status"]) for t in turns] == [
+        ("main", "graded"),
+        ("follow_up", "graded"),
+        *[("sub", "skipped")] * skipped_subs,
+        ("main", "graded"),
+    ]
+    reactions = [line for line in out.transcript if line["kind"] == "reaction"]
+    assert [turns[line["turn"] - 1]["question_id"] for line in reactions] == [MAIN, MAIN, PLAIN]
+
+
+class _StateBeforeReducers(TypedDict, total=False):
+    """The interview state as versions before the reducers declared it: every key holds the last value written."""
+
+    session_id: str
+    model: str
+    lang: str
+    mains: list[str]
+    main_pos: int
+    pending: list[dict]
+    current: dict | None
+    hints: int
+    answer: str | None
+    block_answers: list[str]
+    turns: list[dict]
+    transcript: list[dict]
+    done: bool
+    quit: bool
+
+
+def _checkpoint_as_before_reducers(saver, sid: str, values: dict) -> None:
+    """Checkpoint `values` the way an older version did: its nodes returned the whole transcript copied, and `ask`
+    waited for the answer (the one place a session is saved mid-interview)."""
+
+    def ask(state):
+        item = state["current"]
+        interrupt({"question": item["text"], "kind": item["kind"], "question_id": item["question_id"], "hints": 0})
+
+    g = StateGraph(_StateBeforeReducers)
+    g.add_node("next", lambda state: {"transcript": list(state["transcript"])})
+    g.add_node("ask", ask)
+    g.add_node("finish", lambda state: {"done": True})
+    g.add_edge(START, "next")
+    g.add_conditional_edges("next", lambda state: "ask", {"ask": "ask", "finish": "finish"})
+    g.compile(checkpointer=saver).invoke(values, {"configurable": {"thread_id": sid}})
+
+
+def test_a_session_saved_before_the_reducers_resumes_without_doubled_lines(fast_service):
+    bank, iv = fast_service.bank, fast_service.interviews
+    out = fast_service.start_interview(questions=[PLAIN, MAIN])
+    sid = out.session_id
+    out = iv.reply(sid, full_answer(bank.get(PLAIN)))
+    saved = iv.values(sid)
+    assert saved["current"]["question_id"] == MAIN and len(saved["turns"]) == 1
+    iv.saver.delete_thread(sid)
+    _checkpoint_as_before_reducers(iv.saver, sid, saved)
+
+    resumed = iv.resume(sid)
+    assert resumed.transcript == saved["transcript"] and resumed.turns == saved["turns"]
+    assert resumed.waiting["question_id"] == MAIN
+    out = iv.reply(sid, full_answer(bank.get(MAIN)))
+    assert [line["kind"] for line in out.new][:2] == ["answer", "reaction"]
+    assert out.transcript == saved["transcript"] + out.new
+    assert out.turns[0] == saved["turns"][0] and [t["no"] for t in out.turns] == [1, 2]
+    out = iv.reply(sid, "종료")
+    assert [line["kind"] for line in out.new] == ["answer", "summary", "summary"] and out.done
+    assert iv.values(sid)["transcript"] == out.transcript and len(iv.values(sid)["turns"]) == 2
+
+    # The old turns render everywhere a turn is read.
+    report = build_report(iv.meta(sid), iv.values(sid), bank)
+    assert [r["question_id"] for r in report["questions"]] == [PLAIN, MAIN] and report["graded"] == 2
+    assert to_markdown(report).count("\n### ") == 2
+    assert grade_markdown(out.turns[0]).startswith(f"**{saved['turns'][0]['question']}**")
+    assert len(chat_messages(out.transcript, out.turns)) == len(out.transcript)

@@ -60,6 +60,9 @@ def test_invalid_output_is_reasked_then_accepted(grader, question):
     n = len(question.key_points)
     r = grader("이건 JSON이 아닙니다", reply(["covered"] * n)).grade(question, ANSWER)
     assert r.score == 5.0 and "reask:1" in r.flags
+    # Both calls are counted in what the grade cost.
+    second = json.dumps(reply(["covered"] * n), ensure_ascii=False)
+    assert r.model_calls == 2 and r.decoded_tokens == len("이건 JSON이 아닙니다") + len(second)
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from interviewer.grading.llm import LLMGrade, LLMGrader
-from interviewer.local_models import LocalServer, pull
-from interviewer.models import make_chat_model
+from interviewer.local_llm import LocalServer, pull
+from interviewer.providers import make_chat_model
 
 # These tests are about the structured (one JSON reply) LLM grader; the checklist judge has its own.
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("structured_grading")]

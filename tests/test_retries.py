@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from interviewer.grading.llm import CALL_FAILED
-from interviewer.local_models import MODELS, LocalServer, model_path, pull
+from interviewer.local_llm import MODELS, LocalServer, model_path, pull
 
 # These tests are about the structured (one JSON reply) LLM grader; the checklist judge has its own.
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("structured_grading")]
@@ -145,9 +145,9 @@ def test_a_garbage_reply_is_one_clear_message_and_unscored(full_service, gateway
 
 
 def test_a_server_that_answers_too_late_times_out_with_one_clear_message(full_service, gateway, monkeypatch):
-    import interviewer.models
+    import interviewer.providers
 
-    monkeypatch.setattr(interviewer.models, "TIMEOUT_S", 1.0)
+    monkeypatch.setattr(interviewer.providers, "TIMEOUT_S", 1.0)
     gw = gateway(delay=3.0)
     started = time.monotonic()
     result = full_service.grade("dropout", "뉴런을 무작위로 끈다.", f"{gw.url}#smollm2")

@@ -38,7 +38,7 @@ def test_a_broken_config_file_is_a_clear_error(tmp_path, monkeypatch):
 def test_replies_from_self_hosted_servers_are_bounded(tmp_path, monkeypatch):
     # Small models behind a URL or Ollama can write until their context is full (SmolLM2: ~1,530 tokens a reply,
     # past the client's timeout on 2 cores); OpenAI is bounded only when the caller asks.
-    from interviewer.models import make_chat_model
+    from interviewer.providers import make_chat_model
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     assert make_chat_model("http://127.0.0.1:9/v1#tiny", tmp_path).max_tokens == 900
@@ -75,7 +75,7 @@ def test_every_knob_comes_from_the_environment_or_the_config_file(tmp_path, monk
 
 
 def test_providers_read_the_key_and_urls_from_settings(tmp_path, monkeypatch):
-    from interviewer.models import available, endpoint
+    from interviewer.providers import available, endpoint
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("INTERVIEWER_CONFIG", str(tmp_path / "absent.toml"))
@@ -112,7 +112,7 @@ def test_only_provider_and_reply_errors_are_described_as_the_servers_fault():
     import httpx
     import openai
 
-    from interviewer.models import CALL_ERRORS, describe_call_error
+    from interviewer.providers import CALL_ERRORS, describe_call_error
 
     request = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
     html = ValueError("Unexpected response type from OpenAI-compatible endpoint. Expected a dict, got str")

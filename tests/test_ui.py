@@ -245,12 +245,12 @@ def test_send_stream_shows_the_graders_progress(ui_service, monkeypatch):
 
 def test_grade_panel_shows_the_feedback_sections_in_order(handlers, ui_service):
     from interviewer.grading.feedback import feedback_sections
-    from interviewer.grading.schema import GradeResult
+    from interviewer.interview.records import turn_grade
 
     v = handlers.start(["activation"], 1, False, "offline", "ko")
     v = handlers.send(v.session_id, "시그모이드는 기울기 소실이 있고 ReLU는 양수에서 기울기가 1입니다.")
     turn = ui_service.interviews.values(v.session_id)["turns"][-1]
-    fb = GradeResult.model_validate(turn["grade"]).feedback
+    fb = turn_grade(turn).feedback
     sections = feedback_sections(fb)
     positions = [v.grade_md.index(f"**{label}**") for label, _ in sections]
     assert len(sections) >= 2 and positions == sorted(positions)
@@ -343,7 +343,7 @@ def _resume_in_page(page, sid: str):
 def test_wrong_answer_is_challenged_and_corrected_and_the_report_keeps_full_points(app_url, ui_service):
     from playwright.sync_api import expect, sync_playwright
 
-    from interviewer.grading.schema import GradeResult
+    from interviewer.interview.records import turn_grade
 
     sid = ui_service.start_interview(questions=["batch-normalization"]).session_id
     with sync_playwright() as p:
@@ -355,7 +355,7 @@ def test_wrong_answer_is_challenged_and_corrected_and_the_report_keeps_full_poin
         page.locator("#send").click()
         expect(chat).to_contain_text("추가 질문.", timeout=60_000)
         values = ui_service.interviews.values(sid)
-        grade = GradeResult.model_validate(values["turns"][0]["grade"])
+        grade = turn_grade(values["turns"][0])
         target = values["current"]["target"]
         judged = next(j for j in grade.key_points if j.index == target)
         assert judged.status.value == "contradicted", "the grader should judge the wrong claim contradicted"

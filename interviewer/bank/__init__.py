@@ -1,4 +1,4 @@
 from .loader import Bank, BankIssue, check_bank, load_bank, normalize_wording
-from .models import KeyPoint, Pitfall, Question
+from .schema import KeyPoint, Pitfall, Question
 
 __all__ = ["Bank", "BankIssue", "KeyPoint", "Pitfall", "Question", "check_bank", "load_bank", "normalize_wording"]

@@ -10,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import BankError, QuestionNotFound
-from .models import Question
+from .schema import Question
 
 # libyaml composes the bank's node trees (kept for line numbers) about 8x faster than the pure-Python loader.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

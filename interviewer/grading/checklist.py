@@ -26,13 +26,13 @@ from pydantic import BaseModel, Field
 
 from ..bank import Question
 from ..errors import ConfigError, JudgeError, LogprobsUnavailable
-from ..models import LOCAL_TIMEOUT_S, TIMEOUT_S, describe_call_error, endpoint, local_server
 from ..prompts import render
+from ..providers import LOCAL_TIMEOUT_S, TIMEOUT_S, describe_call_error, endpoint, local_server
 from .answer import PreparedAnswer, prepare
 from .schema import Progress
 
 if TYPE_CHECKING:
-    from ..local_models import LocalServer
+    from ..local_llm import LocalServer
     from ..settings import Settings
 
 TOP_LOGPROBS = 20  # the most OpenAI's API returns; llama.cpp, vLLM and Ollama accept it too

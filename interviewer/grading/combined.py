@@ -37,6 +37,9 @@ class CombinedParams(BaseModel):
     coef: list[float] = Field(min_length=3, max_length=3)
     intercept: float
     misconception_at: float = Field(description="P(asserts) from which a misconception counts as stated")
+    top_k: int | None = Field(
+        default=TOP_MISCONCEPTIONS, description="misconceptions asked: the likeliest k by the offline evidence, or all"
+    )
     fitted: dict = Field(default_factory=dict)
 
     @classmethod
@@ -60,9 +63,10 @@ class CombinedParams(BaseModel):
         return round(float(np.clip(value, 0.0, 5.0)), 2)
 
 
-def likely_misconceptions(offline: OfflineGrader, q: Question, ev: Evidence) -> list[int]:
+def likely_misconceptions(offline: OfflineGrader, q: Question, ev: Evidence, k: int = TOP_MISCONCEPTIONS) -> list[int]:
+    """The `k` misconceptions of `q` the offline evidence finds likeliest in the answer, likeliest first."""
     scores, _ = offline.calibration.misconception_scores(ev)
-    return [int(j) for j in np.argsort(-scores, kind="stable")[:TOP_MISCONCEPTIONS]]
+    return [int(j) for j in np.argsort(-scores, kind="stable")[:k]]
 
 
 def checklist_features(q: Question, res: ChecklistResult) -> tuple[float, float]:
@@ -92,7 +96,7 @@ class CombinedGrader:
         offline.grader, offline.offline_score = self.name, offline.score
         if ev is None or not any(ch.isalnum() for ch in answer) or ev.off_topic or ev.dont_know or ev.restated:
             return offline  # nothing for a model to judge, or a rule that holds whatever a model says
-        picked = likely_misconceptions(self.offline, question, ev)
+        picked = likely_misconceptions(self.offline, question, ev, self.params.top_k or len(question.pitfalls))
         asked = question.model_copy(update={"pitfalls": [question.pitfalls[j] for j in picked]})
         try:
             res = self.judge.judge(asked, answer, progress)
@@ -124,6 +128,8 @@ class CombinedGrader:
                 "flags": flags,
                 "grader": self.name,
                 "latency_ms": round((time.perf_counter() - start) * 1000, 1),
+                "model_calls": res.calls,
+                "decoded_tokens": res.decoded_tokens,
                 "offline_score": offline.score,
             }
         )

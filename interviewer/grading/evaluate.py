@@ -38,6 +38,8 @@ class ItemResult(BaseModel):
     flags: list[str] = Field(default_factory=list)
     error: str | None = None
     latency_ms: float = 0.0
+    model_calls: int = 0
+    decoded_tokens: int = 0
     # Per key point, compact: status and, from a checklist judge, P(stated correctly); read an eval point by point.
     key_points: list[dict] = Field(default_factory=list)
 
@@ -92,6 +94,8 @@ def grade_item(ident: str, item: EvalItem | str, bank: Bank, grade: Callable[...
         dont_know=r.dont_know,
         flags=r.flags,
         latency_ms=r.latency_ms,
+        model_calls=r.model_calls,
+        decoded_tokens=r.decoded_tokens,
         error=r.unscored_reason,
         key_points=compact_key_points(r),
     )
@@ -164,6 +168,7 @@ def aggregate(model: str, results: list[ItemResult], total_s: float) -> dict:
     s = [r.score for r in with_gold]
     g = [r.gold for r in with_gold]
     latencies = [r.latency_ms for r in scored]
+    called = [r for r in scored if r.model_calls]
 
     def rnd(x):
         return None if x is None else round(x, 4)
@@ -183,10 +188,26 @@ def aggregate(model: str, results: list[ItemResult], total_s: float) -> dict:
         "timing": {
             "total_s": round(total_s, 2),
             "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+            # What a model grader costs an answer it judged (rules and empty answers cost no call).
+            "calls_mean": rnd(statistics.mean([r.model_calls for r in called])) if called else 0,
+            "decoded_tokens_mean": rnd(statistics.mean([r.decoded_tokens for r in called])) if called else 0,
         },
         "items": [
             r.model_dump(
-                include={"id", "question_id", "score", "gold", "tier", "off_topic", "dont_know", "flags", "error"}
+                include={
+                    "id",
+                    "question_id",
+                    "score",
+                    "gold",
+                    "tier",
+                    "off_topic",
+                    "dont_know",
+                    "flags",
+                    "error",
+                    "latency_ms",
+                    "model_calls",
+                    "decoded_tokens",
+                }
             )
             for r in results
         ],

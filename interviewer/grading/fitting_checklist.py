@@ -11,11 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
+from . import metrics
 from .checklist import ChecklistJudge
 from .combined import CombinedParams, checklist_features, likely_misconceptions, params_path
-from .fitting import MIS_FALSE_ALARMS, MIS_NEGATIVE, Item, cross_validate, report
+from .fitting import MIS_FALSE_ALARMS, MIS_NEGATIVE, MIS_POSITIVE, Item, cross_validate, report
 from .offline import OfflineGrader
 
+# Misconceptions asked per answer, chosen by CV: the offline ranking's likeliest 3 or 5, or all (None).
+TOP_K_CHOICES: tuple[int | None, ...] = (3, 5, None)
 RIDGE = 1.0  # three standardised inputs, tens of answers: a light penalty keeps a noisy column from dominating
 
 
@@ -35,7 +38,7 @@ def collect(
     records = []
     with cache.open("a", encoding="utf-8") as out:
         for n, (it, off) in enumerate(zip(items, offline_cv), 1):
-            if it.id not in done:
+            if not _complete(done.get(it.id), it):
                 done[it.id] = _judge(it, grader, judge)
                 out.write(json.dumps(done[it.id], ensure_ascii=False) + "\n")
                 out.flush()
@@ -45,54 +48,100 @@ def collect(
     return records
 
 
+def _complete(record: dict | None, it: Item) -> bool:
+    """A cached record holds: it was ruled out, or every misconception of the question was judged."""
+    return record is not None and (record.get("ruled", False) or len(record["pitfalls"]) == len(it.question.pitfalls))
+
+
 def _judge(it: Item, grader: OfflineGrader, judge: ChecklistJudge) -> dict:
+    """Every key point and every misconception judged, with the offline ranking of the misconceptions, so that the
+    fit can choose how many of the likeliest to ask (`top_k`) without judging again."""
     base = {"id": it.id, "question_id": it.question.id, "family": it.family, "tier": it.tier, "gold": it.gold}
     ev = it.evidence
     if ev is None or ev.off_topic or ev.dont_know or ev.restated:
         return base | {"ruled": True}
-    picked = likely_misconceptions(grader, it.question, ev)
-    asked = it.question.model_copy(update={"pitfalls": [it.question.pitfalls[j] for j in picked]})
-    res = judge.judge(asked, it.answer)
-    kp_mean, mis_max = checklist_features(it.question, res)
+    ranked = likely_misconceptions(grader, it.question, ev, k=len(it.question.pitfalls))
+    res = judge.judge(it.question, it.answer)
     return base | {
         "ruled": False,
-        "kp_mean": kp_mean,
-        "mis_max": mis_max,
+        "kp_mean": checklist_features(it.question, res)[0],
         "key_points": res.key_points,
-        "pitfalls": dict(zip(map(str, picked), res.pitfalls)),
+        "pitfalls": {str(j): res.pitfalls[j] for j in ranked},  # in the offline ranking's order
         "latency_ms": res.latency_ms,
         "calls": res.calls,
         "decoded_tokens": res.decoded_tokens,
     }
 
 
-def fit(records: list[dict]) -> CombinedParams:
+def mis_max(record: dict, k: int | None) -> float:
+    """The largest P(asserts) over the `k` misconceptions the offline evidence ranks likeliest (a record keeps them in
+    that order; records made when only three were asked hold three)."""
+    return max(list(record["pitfalls"].values())[:k], default=0.0)
+
+
+def _columns(records: list[dict], top_k: int | None) -> np.ndarray:
+    return np.array([[r["offline"], r["kp_mean"], mis_max(r, top_k)] for r in records])
+
+
+def fit(records: list[dict], top_k: int | None) -> CombinedParams:
     rows = [r for r in records if not r.get("ruled")]
-    x = np.array([[r["offline"], r["kp_mean"], r["mis_max"]] for r in rows])
-    y = np.array([r["gold"] for r in rows])
+    x, y = _columns(rows, top_k), np.array([r["gold"] for r in rows])
     mean, std = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
     z = (x - mean) / std
     beta = np.linalg.solve(z.T @ z + RIDGE * np.eye(3), z.T @ (y - y.mean()))
     coef = beta / std
-    negatives = np.sort([r["mis_max"] for r in rows if r["tier"] in MIS_NEGATIVE])
+    negatives = np.sort([mis_max(r, top_k) for r in rows if r["tier"] in MIS_NEGATIVE])
     threshold = float(np.quantile(negatives, 1.0 - MIS_FALSE_ALARMS)) + 1e-6 if len(negatives) else 0.5
     return CombinedParams(
-        coef=coef.tolist(), intercept=float(y.mean() - coef @ mean), misconception_at=max(0.5, threshold)
+        coef=coef.tolist(),
+        intercept=float(y.mean() - coef @ mean),
+        misconception_at=max(0.5, threshold),
+        top_k=top_k,
     )
 
 
 def predict(records: list[dict], params: CombinedParams) -> list[float]:
-    return [0.0 if r.get("ruled") else params.score(r["offline"], r["kp_mean"], r["mis_max"]) for r in records]
+    return [
+        0.0 if r.get("ruled") else params.score(r["offline"], r["kp_mean"], mis_max(r, params.top_k)) for r in records
+    ]
 
 
-def cross_validated(records: list[dict]) -> list[float]:
-    preds = [0.0] * len(records)
+def cross_validated(records: list[dict], top_k: int | None) -> tuple[list[float], list[bool]]:
+    """Scores and "misconception stated" decisions, each made by a fit without the answer's question family."""
+    preds, detected = [0.0] * len(records), [False] * len(records)
     for family in sorted({r["family"] for r in records}):
-        params = fit([r for r in records if r["family"] != family])
+        params = fit([r for r in records if r["family"] != family], top_k)
         for i, r in enumerate(records):
             if r["family"] == family:
                 preds[i] = predict([r], params)[0]
-    return preds
+                detected[i] = not r.get("ruled") and mis_max(r, top_k) >= params.misconception_at
+    return preds, detected
+
+
+def compare_top_k(records: list[dict]) -> dict[str, dict]:
+    """Per choice of how many misconceptions to ask: the blend's cross-validated MAE and Spearman, and how well
+    max P(asserts) separates wrong answers (subtle_wrong, wrong) from correct ones (excellent, concise): AUC."""
+    gold = [r["gold"] for r in records]
+    table = {}
+    for k in TOP_K_CHOICES:
+        preds, _ = cross_validated(records, k)
+        judged = [r for r in records if not r.get("ruled")]
+        table[str(k or "all")] = {
+            "mae": metrics.mae(preds, gold),
+            "spearman": metrics.spearman(preds, gold),
+            "misconception_auc": metrics.auc(
+                [mis_max(r, k) for r in judged if r["tier"] in MIS_POSITIVE],
+                [mis_max(r, k) for r in judged if r["tier"] in MIS_NEGATIVE],
+            ),
+        }
+    return table
+
+
+def choose_top_k(table: dict[str, dict]) -> int | None:
+    """The choice with the lowest cross-validated error: asking more catches a misconception the offline ranking
+    missed, and adds calls and false alarms."""
+    best = min(table, key=lambda k: table[k]["mae"])
+    return None if best == "all" else int(best)
 
 
 def calibrate_checklist(
@@ -114,13 +163,17 @@ def calibrate_checklist(
     records = collect(items, offline_cv, grader, judge, cache, progress)
     by_id = {it.id: it for it in items}
     subset = [by_id[r["id"]] for r in records]
-    params = fit(records)
-    cv = cross_validated(records)
+    table = compare_top_k(records)
+    top_k = choose_top_k(table)
+    params = fit(records, top_k)
+    cv, detected = cross_validated(records, top_k)
     fitted = {
         "model": spec,
         "command": f"interviewer calibrate --model {spec}",
         "n": len(records),
-        "cv": report(subset, cv),
+        "top_k": top_k,
+        "top_k_cv": table,
+        "cv": report(subset, cv, detected),
         "offline_cv_same_answers": report(subset, [r["offline"] for r in records]),
         "latency_ms_p50": float(np.median([r["latency_ms"] for r in records if "latency_ms" in r] or [0])),
         "decoded_tokens_mean": float(np.mean([r["decoded_tokens"] for r in records if "calls" in r] or [0])),

@@ -17,8 +17,8 @@ from langchain_core.utils.json import parse_partial_json
 from pydantic import BaseModel, Field, ValidationError
 
 from ..bank import Question
-from ..models import CALL_ERRORS, describe_call_error
 from ..prompts import render
+from ..providers import CALL_ERRORS, describe_call_error
 from .answer import prepare
 from .feedback import _short, build_feedback
 from .offline import OfflineGrader
@@ -246,13 +246,16 @@ class LLMGrader:
         if progress:
             progress("모델 채점 중")
         msgs = self._first_messages(question, answer, prepared, offline, follow_up)
-        reply, error = self._ask(question, msgs, follow_up, on_text, flags)
+        usage = Usage()
+        reply, error = self._ask(question, msgs, follow_up, on_text, flags, usage)
         latency = round((time.perf_counter() - start) * 1000, 1)
         if reply is None:
             return GradeResult(
                 question_id=question.id,
                 grader=self.name,
                 latency_ms=latency,
+                model_calls=usage.calls,
+                decoded_tokens=usage.decoded,
                 flags=flags,
                 unscored_reason=(
                     f"모델 호출 실패로 채점하지 못했습니다: {error}"
@@ -262,7 +265,9 @@ class LLMGrader:
                 offline_score=offline.score,
                 passages=offline.passages,
             )
-        return self._result(question, prepared, offline, reply, flags, latency)
+        result = self._result(question, prepared, offline, reply, flags, latency)
+        result.model_calls, result.decoded_tokens = usage.calls, usage.decoded
+        return result
 
     def _first_messages(self, question: Question, answer: str, prepared, offline: GradeResult, follow_up: bool):
         related = [_short(p.text, 160) for p in offline.passages if p.question_id != question.id][:2]
@@ -285,7 +290,7 @@ class LLMGrader:
             + [HumanMessage(render(self.prompts_dir, "reask.j2", error=error, n_key_points=len(question.key_points)))]
         )
 
-    def _ask(self, question: Question, msgs: list, follow_up: bool, on_text, flags: list[str]):
+    def _ask(self, question: Question, msgs: list, follow_up: bool, on_text, flags: list[str], usage: "Usage"):
         """The model's valid reply (re-asked with the error a bounded number of times) or None, and the last error."""
         reply, error, korean_only = None, None, None
         runnable = self._bind_schema(len(question.key_points), follow_up)
@@ -308,6 +313,7 @@ class LLMGrader:
                 if attempt < self.max_reasks:
                     msgs = self._reask(msgs, question, error, flags, attempt)
                 continue
+            usage.add(raw)
             text = raw.content if isinstance(raw.content, str) else str(raw.content)
             try:
                 reply = parser.parse(text)
@@ -367,6 +373,17 @@ class LLMGrader:
             passages=[Passage(**p.model_dump()) for p in offline.passages],
             follow_up_question=(getattr(reply, "follow_up_question", "") or "").strip() or None,
         )
+
+
+class Usage:
+    """Requests sent and tokens decoded over one grade's calls (read from each reply's usage metadata)."""
+
+    def __init__(self) -> None:
+        self.calls = self.decoded = 0
+
+    def add(self, reply) -> None:
+        self.calls += 1
+        self.decoded += int((getattr(reply, "usage_metadata", None) or {}).get("output_tokens", 0))
 
 
 def _guarded(score: float, offline: GradeResult, reply, flags: list[str]) -> float:

@@ -80,6 +80,8 @@ class GradeResult(BaseModel):
     feedback: Feedback | None = None
     grader: str
     latency_ms: float = 0.0
+    model_calls: int = Field(0, description="requests this grade sent to a model (0 offline)")
+    decoded_tokens: int = Field(0, description="tokens the model generated for this grade, over all its requests")
     flags: list[str] = Field(default_factory=list)
     offline_score: float | None = Field(None, description="the offline grader's score, computed alongside an LLM")
     passages: list[Passage] = Field(default_factory=list)

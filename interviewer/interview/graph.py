@@ -2,11 +2,15 @@
 
 Grading happens in its own node, so once `grade` has finished its result is in a checkpoint: a process killed
 afterwards resumes at the following question and no graded turn is lost. `ask` only waits and routes, because a
-node that is resumed runs again from its start."""
+node that is resumed runs again from its start.
 
+`turns` and `transcript` only grow: a node returns the turns and lines it adds and LangGraph appends them (the
+reducer), so no step copies the whole history. Returning the full list from a node would double it."""
+
+import operator
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Literal, TypedDict
+from typing import Annotated, Any, TypedDict
 
 import httpx
 import openai
@@ -17,15 +21,15 @@ from langgraph.types import Command, interrupt
 from ..bank import Bank, Question
 from ..errors import InterviewerError
 from ..grading.schema import CREDIT, GradeResult, Progress, Status, kp_weight
-from ..models import describe_call_error
+from ..providers import describe_call_error
 from . import phrasing
 from .phrasing import HINT_CAPS, MAX_HINTS, say
+from .records import Item, Line, Turn, TurnStatus, Waiting, turn_grade
 
 # What a grader may raise when a model provider fails outside its own handling (at start-up, say): our typed errors
 # and the transport's. Nothing broader: a ValueError or KeyError from our code must raise, not become a lost turn.
 PROVIDER_ERRORS = (InterviewerError, openai.OpenAIError, httpx.HTTPError)
 
-Kind = Literal["main", "sub", "follow_up"]
 # Sub-question skip rule: the block's answers already cover it, as judged by the deterministic grader.
 SKIP_COVERED_SHARE, SKIP_MIN_SCORE = 0.75, 4.0
 # A key point recovered only when asked again counts half: it needed prompting.
@@ -49,13 +53,13 @@ class InterviewState(TypedDict, total=False):
     lang: str
     mains: list[str]
     main_pos: int
-    pending: list[dict]  # items still to ask in this main question's block
-    current: dict | None  # {"kind", "question_id", "target", "text"[, "correction" of a challenged claim]}
+    pending: list[Item]  # items still to ask in this main question's block
+    current: Item | None
     hints: int
     answer: str | None
     block_answers: list[str]  # answers given in the current main block (for the sub-question skip rule)
-    turns: list[dict]
-    transcript: list[dict]
+    turns: Annotated[list[Turn], operator.add]  # a node returns only the turns it adds
+    transcript: Annotated[list[Line], operator.add]  # a node returns only the lines it adds
     done: bool
     quit: bool
 
@@ -70,11 +74,11 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _line(role: str, text: str, kind: str, **extra) -> dict:
+def _line(role: str, text: str, kind: str, **extra) -> Line:
     return {"role": role, "text": text, "kind": kind, "at": now_iso(), **extra}
 
 
-def question_scores(turns: list[dict]) -> dict[str, float]:
+def question_scores(turns: list[Turn]) -> dict[str, float]:
     """Each asked question's final score: its own turn (hint cap included), raised by a follow-up that recovered
     the targeted key point. Skipped and unscored questions have none."""
     scores: dict[str, float] = {}
@@ -105,29 +109,27 @@ class _Nodes:
     # -- next: the next item to ask ---------------------------------------------------------------------------
     def next_item(self, state: InterviewState) -> dict:
         lang = state["lang"]
-        pending, transcript = list(state.get("pending", [])), list(state["transcript"])
+        pending, added = list(state.get("pending", [])), []
         main_pos, block = state.get("main_pos", 0), list(state.get("block_answers", []))
         while True:
             if state.get("quit"):
-                return {"current": None, "transcript": transcript}
+                return {"current": None, "transcript": added}
             if not pending:
                 if main_pos >= len(state["mains"]):
-                    return {"current": None, "transcript": transcript, "pending": [], "main_pos": main_pos}
+                    return {"current": None, "transcript": added, "pending": [], "main_pos": main_pos}
                 q = self.bank.get(state["mains"][main_pos])
                 main_pos += 1
                 block = []
                 text = say(lang, "main", i=main_pos, n=len(state["mains"]), text=q.question)
-                pending = [{"kind": "main", "question_id": q.id, "target": None, "text": text}]
+                pending = [Item(kind="main", question_id=q.id, target=None, text=text)]
             item = pending.pop(0)
             q = self.bank.get(item["question_id"])
             if item["kind"] == "sub" and block and self._already_covered(q, block):
-                transcript.append(
+                added.append(
                     _line("interviewer", say(lang, "sub_skipped", text=q.question), "notice", question_id=q.id)
                 )
                 continue
-            transcript.append(
-                _line("interviewer", item["text"], "question", question_id=q.id, question_kind=item["kind"])
-            )
+            added.append(_line("interviewer", item["text"], "question", question_id=q.id, question_kind=item["kind"]))
             return {
                 "current": item,
                 "pending": pending,
@@ -135,7 +137,7 @@ class _Nodes:
                 "block_answers": block,
                 "hints": 0,
                 "answer": None,
-                "transcript": transcript,
+                "transcript": added,
             }
 
     def _already_covered(self, q: Question, block: list[str]) -> bool:
@@ -157,23 +159,22 @@ class _Nodes:
     def ask(self, state: InterviewState) -> Command:
         item, lang = state["current"], state["lang"]
         reply = interrupt(
-            {
-                "question": item["text"],
-                "kind": item["kind"],
-                "question_id": item["question_id"],
-                "hints": state.get("hints", 0),
-            }
+            Waiting(
+                question=item["text"],
+                kind=item["kind"],
+                question_id=item["question_id"],
+                hints=state.get("hints", 0),
+            )
         )
-        transcript = list(state["transcript"])
-        transcript.append(_line("candidate", reply, "answer", question_id=item["question_id"]))
+        added = [_line("candidate", reply, "answer", question_id=item["question_id"])]
         cmd = command_of(reply)
         if cmd == "hint":
             k = state.get("hints", 0) + 1
             if k > MAX_HINTS:
-                transcript.append(_line("interviewer", say(lang, "no_more_hints"), "hint"))
-                return Command(goto="ask", update={"transcript": transcript})
+                added.append(_line("interviewer", say(lang, "no_more_hints"), "hint"))
+                return Command(goto="ask", update={"transcript": added})
             text = phrasing.hint(lang, self.bank.get(item["question_id"]), item.get("target"), k)
-            transcript.append(
+            added.append(
                 _line(
                     "interviewer",
                     say(lang, "hint", k=k, m=MAX_HINTS, cap=HINT_CAPS[k], text=text),
@@ -181,14 +182,13 @@ class _Nodes:
                     question_id=item["question_id"],
                 )
             )
-            return Command(goto="ask", update={"hints": k, "transcript": transcript})
+            return Command(goto="ask", update={"hints": k, "transcript": added})
         if cmd == "skip":
-            transcript.append(_line("interviewer", say(lang, "skipped"), "notice"))
-            turns = state["turns"] + [_turn(state, item, None, "skipped")]
-            return Command(goto="next", update={"turns": turns, "transcript": transcript})
+            added.append(_line("interviewer", say(lang, "skipped"), "notice"))
+            return Command(goto="next", update={"turns": [_turn(state, item, None, "skipped")], "transcript": added})
         if cmd == "quit":
-            return Command(goto="finish", update={"quit": True, "transcript": transcript})
-        return Command(goto="grade", update={"answer": reply, "transcript": transcript})
+            return Command(goto="finish", update={"quit": True, "transcript": added})
+        return Command(goto="grade", update={"answer": reply, "transcript": added})
 
     # -- grade: grade the answer, react, queue what follows ---------------------------------------------------
     def grade_node(self, state: InterviewState) -> dict:
@@ -197,27 +197,24 @@ class _Nodes:
         want_follow_up = item["kind"] != "follow_up"
         result = self._grade(state, q, answer, want_follow_up)
         turn = self._scored_turn(state, item, result)
-        transcript = list(state["transcript"])
-        transcript.append(
-            _line(
-                "interviewer",
-                phrasing.reaction(lang, q, result, item.get("target"), correction=item.get("correction")),
-                "reaction",
-                question_id=q.id,
-                turn=turn["no"],
-            )
+        reaction = _line(
+            "interviewer",
+            phrasing.reaction(lang, q, result, item.get("target"), correction=item.get("correction")),
+            "reaction",
+            question_id=q.id,
+            turn=turn["no"],
         )
         follow = self._follow_up(lang, q, result) if want_follow_up else []
         subs = []
         if item["kind"] == "main":
             subs = [
-                {"kind": "sub", "question_id": s.id, "target": None, "text": say(lang, "sub", text=s.question)}
+                Item(kind="sub", question_id=s.id, target=None, text=say(lang, "sub", text=s.question))
                 for s in self.bank.subs_of(q.id)
                 if s.gradable
             ]
         return {
-            "turns": state["turns"] + [turn],
-            "transcript": transcript,
+            "turns": [turn],
+            "transcript": [reaction],
             "pending": follow + subs + list(state.get("pending", [])),
             "block_answers": list(state.get("block_answers", [])) + [answer],
             "answer": None,
@@ -245,7 +242,7 @@ class _Nodes:
             )
 
     @staticmethod
-    def _scored_turn(state: InterviewState, item: dict, result: GradeResult) -> dict:
+    def _scored_turn(state: InterviewState, item: Item, result: GradeResult) -> Turn:
         """The turn with the score that counts: capped by hints; a follow-up's own score is how well it answered
         the key point it targeted (0-5), and what it adds to its question's score."""
         cap = HINT_CAPS[min(state.get("hints", 0), MAX_HINTS)]
@@ -257,7 +254,7 @@ class _Nodes:
                 for t in reversed(state["turns"])
                 if t["question_id"] == item["question_id"] and t["kind"] != "follow_up" and t["grade"]
             )
-            gain = _follow_up_gain(GradeResult.model_validate(original["grade"]), result, item["target"])
+            gain = _follow_up_gain(turn_grade(original), result, item["target"])
             status = next((j.status for j in result.key_points if j.index == item["target"]), Status.missed)
             own = round(5 * max(0.0, CREDIT[status]), 2)
             return _turn(state, item, result, "graded", score=min(cap, own), cap=original["cap"], gain=gain)
@@ -267,7 +264,7 @@ class _Nodes:
         return _turn(state, item, result, "graded", score=score, cap=cap)
 
     @staticmethod
-    def _follow_up(lang: str, q: Question, result: GradeResult) -> list[dict]:
+    def _follow_up(lang: str, q: Question, result: GradeResult) -> list[Item]:
         """At most one follow-up, on the point `phrasing.follow_up_target` picks: the model's wording when it
         phrased one, else the offline challenge or probe. A challenged claim carries its correction for the
         reaction to the answer."""
@@ -278,48 +275,48 @@ class _Nodes:
         text = result.follow_up_question or phrasing.offline_follow_up(lang, q, result, target)
         correction = phrasing.correction_of(q, judgment) if judgment.status is Status.contradicted else None
         return [
-            {
-                "kind": "follow_up",
-                "question_id": q.id,
-                "target": target,
-                "correction": correction,
-                "text": say(lang, "follow_up", text=text),
-            }
+            Item(
+                kind="follow_up",
+                question_id=q.id,
+                target=target,
+                correction=correction,
+                text=say(lang, "follow_up", text=text),
+            )
         ]
 
     # -- finish -----------------------------------------------------------------------------------------------
     @staticmethod
     def finish(state: InterviewState) -> dict:
-        lang, transcript = state["lang"], list(state["transcript"])
+        lang, added = state["lang"], []
         scores = question_scores(state["turns"])
         if state.get("quit"):
-            transcript.append(_line("interviewer", say(lang, "quit"), "summary"))
+            added.append(_line("interviewer", say(lang, "quit"), "summary"))
         if scores:
             mean = sum(scores.values()) / len(scores)
-            transcript.append(_line("interviewer", say(lang, "end", n=len(scores), mean=f"{mean:.1f}"), "summary"))
+            added.append(_line("interviewer", say(lang, "end", n=len(scores), mean=f"{mean:.1f}"), "summary"))
         else:
-            transcript.append(_line("interviewer", say(lang, "end_empty"), "summary"))
-        return {"done": True, "current": None, "transcript": transcript}
+            added.append(_line("interviewer", say(lang, "end_empty"), "summary"))
+        return {"done": True, "current": None, "transcript": added}
 
 
 def _turn(
-    state: InterviewState, item: dict, result: GradeResult | None, status: str, score=None, cap=5.0, gain=0.0
-) -> dict:
-    return {
-        "no": len(state["turns"]) + 1,
-        "kind": item["kind"],
-        "question_id": item["question_id"],
-        "question": item["text"],
-        "target": item.get("target"),
-        "answer": state.get("answer"),
-        "status": status,
-        "hints": state.get("hints", 0),
-        "cap": cap,
-        "score": score,
-        "gain": gain,
-        "grade": result.model_dump(mode="json") if result else None,
-        "at": now_iso(),
-    }
+    state: InterviewState, item: Item, result: GradeResult | None, status: TurnStatus, score=None, cap=5.0, gain=0.0
+) -> Turn:
+    return Turn(
+        no=len(state["turns"]) + 1,
+        kind=item["kind"],
+        question_id=item["question_id"],
+        question=item["text"],
+        target=item.get("target"),
+        answer=state.get("answer"),
+        status=status,
+        hints=state.get("hints", 0),
+        cap=cap,
+        score=score,
+        gain=gain,
+        grade=result.model_dump(mode="json") if result else None,
+        at=now_iso(),
+    )
 
 
 def build_graph(bank: Bank, grade: Grade, offline_grade: Callable[[Question, str], GradeResult], checkpointer: Any):

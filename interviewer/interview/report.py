@@ -7,7 +7,8 @@ sections, so the report, the UI's grade panel and the terminal show the same thi
 from ..bank import Bank
 from ..grading.feedback import LABELS, feedback_sections
 from ..grading.schema import STATUS_KO, Feedback, mean_score
-from .graph import question_scores
+from .graph import InterviewState, question_scores
+from .records import Turn, turn_grade
 
 # What the candidate should look at again, at most this many points: a short list is one that gets read.
 REVIEW_LIMIT = 5
@@ -38,14 +39,13 @@ def feedback_markdown(feedback: Feedback | dict | None, lang: str = "ko") -> lis
     return out[:-1]
 
 
-def _follow_ups(turns: list[dict], qid: str) -> list[dict]:
+def _follow_ups(turns: list[Turn], qid: str) -> list[dict]:
     out = []
     for f in turns:
         if f["kind"] != "follow_up" or f["question_id"] != qid:
             continue
-        after = next(
-            (j["status"] for j in (f.get("grade") or {}).get("key_points", []) if j["index"] == f["target"]), None
-        )
+        g = turn_grade(f)
+        after = next((j.status.value for j in (g.key_points if g else []) if j.index == f["target"]), None)
         out.append(
             {
                 "question": f["question"],
@@ -60,10 +60,9 @@ def _follow_ups(turns: list[dict], qid: str) -> list[dict]:
     return out
 
 
-def _question(t: dict, bank: Bank, scores: dict[str, float], turns: list[dict]) -> dict:
+def _question(t: Turn, bank: Bank, scores: dict[str, float], turns: list[Turn]) -> dict:
     q = bank.get(t["question_id"])
-    g = t.get("grade") or {}
-    feedback = Feedback.model_validate(g["feedback"]).model_dump(mode="json") if g.get("feedback") else None
+    g = turn_grade(t)
     return {
         "question_id": q.id,
         "kind": t["kind"],
@@ -74,20 +73,20 @@ def _question(t: dict, bank: Bank, scores: dict[str, float], turns: list[dict]) 
         "answer_score": t["score"],
         "hints": t["hints"],
         "answer": t["answer"],
-        "unscored_reason": g.get("unscored_reason"),
+        "unscored_reason": g.unscored_reason if g else None,
         "key_points": [
             {
-                "index": j["index"],
-                "point": j["point"],
-                "status": j["status"],
-                "evidence": j.get("evidence"),
-                "correction": j.get("correction"),
+                "index": j.index,
+                "point": j.point,
+                "status": j.status.value,
+                "evidence": j.evidence,
+                "correction": j.correction,
             }
-            for j in g.get("key_points", [])
+            for j in (g.key_points if g else [])
         ],
-        "feedback": feedback,
+        "feedback": g.feedback.model_dump(mode="json") if g and g.feedback else None,
         "model_answer": q.reference.strip(),
-        "flags": g.get("flags", []),
+        "flags": g.flags if g else [],
         "follow_ups": _follow_ups(turns, q.id),
     }
 
@@ -137,7 +136,7 @@ def _bank_correction(bank: Bank, qid: str, index: int) -> str | None:
     return next((p.correction for p in q.pitfalls if p.key_point == index and p.correction), None)
 
 
-def build_report(meta: dict, values: dict, bank: Bank) -> dict:
+def build_report(meta: dict, values: InterviewState, bank: Bank) -> dict:
     turns = values.get("turns", [])
     scores = question_scores(turns)
     questions = [_question(t, bank, scores, turns) for t in turns if t["kind"] != "follow_up"]

@@ -24,9 +24,10 @@ from ..bank import Bank, Question
 from ..errors import InterviewerError, SessionNotFound
 from ..grading.answer import check_answer
 from ..grading.schema import GradeResult, mean_score
-from .graph import Grade, build_graph, command_of, now_iso, question_scores
+from .graph import Grade, InterviewState, build_graph, command_of, now_iso, question_scores
 from .phrasing import LANGS, say
 from .plan import choose_mains
+from .records import Line, Turn, Waiting, turn_grade
 from .schedule import Card, replay, weak_topics
 
 _SCHEMA = """
@@ -51,17 +52,16 @@ class TurnOutput:
     """What one step of the conversation produced, for a UI or a terminal to show."""
 
     session_id: str
-    new: list[dict]  # transcript lines added by this step
-    transcript: list[dict]
-    waiting: dict | None  # the question awaiting an answer, None when the interview is over
+    new: list[Line]  # transcript lines added by this step
+    transcript: list[Line]
+    waiting: Waiting | None  # the question awaiting an answer, None when the interview is over
     done: bool
-    last_turn: dict | None = None  # the most recent turn (graded, unscored or skipped)
-    turns: list[dict] = field(default_factory=list)
+    last_turn: Turn | None = None  # the most recent turn (graded, unscored or skipped)
+    turns: list[Turn] = field(default_factory=list)
 
     @property
     def last_grade(self) -> GradeResult | None:
-        t = self.last_turn
-        return GradeResult.model_validate(t["grade"]) if t and t.get("grade") else None
+        return turn_grade(self.last_turn)
 
 
 class Interviews:
@@ -274,7 +274,7 @@ class Interviews:
                 return row
         raise _not_found(sid)
 
-    def values(self, sid: str, *, owner: str | None = None) -> dict:
+    def values(self, sid: str, *, owner: str | None = None) -> InterviewState:
         self._check_owner(sid, owner)
         return self._snapshot(sid).values
 
@@ -308,14 +308,14 @@ def _not_found(sid: str) -> SessionNotFound:
     )
 
 
-def _initial_state(sid: str, model: str, lang: str, mains: list[str], review: bool, now: str) -> dict:
+def _initial_state(sid: str, model: str, lang: str, mains: list[str], review: bool, now: str) -> InterviewState:
     """A new session's graph state: the welcome line, nothing asked yet."""
-    welcome = {
-        "role": "interviewer",
-        "kind": "notice",
-        "at": now,
-        "text": say(lang, "welcome", n=len(mains), review=say(lang, "review") if review else ""),
-    }
+    welcome = Line(
+        role="interviewer",
+        kind="notice",
+        at=now,
+        text=say(lang, "welcome", n=len(mains), review=say(lang, "review") if review else ""),
+    )
     state = {
         "session_id": sid,
         "model": model,

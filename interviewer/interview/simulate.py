@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..bank import Bank
 from ..errors import ImportFormatError, InterviewerError
+from .records import Waiting
 from .report import build_report
 
 PERSONAS = {
@@ -45,7 +46,7 @@ class FileCandidate:
             except InterviewerError as e:
                 raise ImportFormatError(f"{path}:{n}: {e}") from e
 
-    def __call__(self, waiting: dict) -> str:
+    def __call__(self, waiting: Waiting) -> str:
         kind = "follow_up" if waiting["kind"] == "follow_up" else "answer"
         return self.answers.get((waiting["question_id"], kind), "패스")
 
@@ -64,7 +65,7 @@ class PersonaCandidate:
         self.model, self.prompts_dir, self.human = model, prompts_dir, HumanMessage
         self.render = render
 
-    def __call__(self, waiting: dict) -> str:
+    def __call__(self, waiting: Waiting) -> str:
         reply = self.model.invoke(
             [self.system, self.human(self.render(self.prompts_dir, "candidate.user.j2", question=waiting["question"]))]
         )
@@ -72,7 +73,7 @@ class PersonaCandidate:
         return text.strip()[:3000] or "모르겠습니다"
 
 
-def simulate(interviews, bank: Bank, candidate: Callable[[dict], str], start: Callable) -> dict:
+def simulate(interviews, bank: Bank, candidate: Callable[[Waiting], str], start: Callable) -> dict:
     out = start()
     steps = 0
     while not out.done and steps < MAX_STEPS:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from ..errors import InterviewerError
 from ..grading.answer import MAX_ANSWER_CHARS, check_answer
-from ..grading.schema import STATUS_KO, GradeResult, flag_notes
+from ..grading.schema import STATUS_KO, flag_notes
 from ..interview import GradingStatus, TurnOutput
 from ..interview.graph import command_of
+from ..interview.records import Line, Turn, turn_grade
 from ..interview.report import SESSION_STATUS_KO as STATUS
 from ..interview.report import feedback_markdown, markdown_cell, review_markdown, to_markdown
 from ..service import Service
@@ -36,7 +37,7 @@ class View:
     extra: dict = field(default_factory=dict)
 
 
-def chat_messages(transcript: list[dict], turns: list[dict]) -> list[dict]:
+def chat_messages(transcript: list[Line], turns: list[Turn]) -> list[dict]:
     """Transcript lines as Chatbot messages; a reaction carries the score that counts (after any hint cap)."""
     msgs = []
     for line in transcript:
@@ -56,12 +57,12 @@ def chat_messages(transcript: list[dict], turns: list[dict]) -> list[dict]:
     return msgs
 
 
-def grade_markdown(turn: dict | None) -> str:
+def grade_markdown(turn: Turn | None) -> str:
     if not turn:
         return "아직 채점된 답변이 없습니다. (No grade yet.)"
-    if turn["status"] == "skipped":
+    r = turn_grade(turn)
+    if r is None:  # skipped: nothing was graded
         return f"**{turn['question']}**\n\n건너뛴 질문입니다."
-    r = GradeResult.model_validate(turn["grade"])
     lines = [f"**{turn['question']}**", ""]
     if r.score is None:
         lines.append(f"### 채점하지 못했습니다\n{r.unscored_reason}")
@@ -87,10 +88,11 @@ def grade_markdown(turn: dict | None) -> str:
     return "\n".join(lines)
 
 
-def passages_markdown(turn: dict | None) -> str:
-    if not turn or not turn.get("grade") or not turn["grade"].get("passages"):
+def passages_markdown(turn: Turn | None) -> str:
+    r = turn_grade(turn)
+    if r is None or not r.passages:
         return "근거 문단이 없습니다."
-    return "\n\n".join(f"- `{p['chunk_id']}` ({p['score']:.3f}) {p['text']}" for p in turn["grade"]["passages"])
+    return "\n\n".join(f"- `{p.chunk_id}` ({p.score:.3f}) {p.text}" for p in r.passages)
 
 
 def _view(out: TurnOutput, **kw) -> View:
@@ -309,7 +311,7 @@ class Handlers:
 
     def models(self) -> list[str]:
         """Models a user can pick: offline always, the configured one, and the local ones already pulled."""
-        from ..models import available
+        from ..providers import available
 
         specs = ["offline", self.svc.settings.model]
         specs += [

@@ -16,7 +16,7 @@ from .errors import ConfigError
 from .settings import Settings, as_settings
 
 if TYPE_CHECKING:
-    from .local_models import LocalServer
+    from .local_llm import LocalServer
 
 TIMEOUT_S = 120.0
 # Two cores share the in-process server's slots: one grading takes ~30-90 s alone (p50 28.5 s and 85.8 s on the two
@@ -52,7 +52,7 @@ def local_server(spec: str, settings: "Settings | Path") -> "LocalServer | None"
     spec = spec.strip()
     if spec != "local" and not spec.startswith("local:"):
         return None
-    from .local_models import LocalServer
+    from .local_llm import LocalServer
 
     return LocalServer.get(as_settings(settings), spec.partition(":")[2] or None)
 
@@ -176,7 +176,7 @@ def _reachable(url: str) -> bool:
 
 def available(settings: "Settings | Path") -> list[dict]:
     """Every provider with available / unavailable and why."""
-    from .local_models import status
+    from .local_llm import status
 
     settings = as_settings(settings)
     rows = [{"spec": "offline", "available": True, "why": "", "description": "LLM 없이 채점 (기본)"}]

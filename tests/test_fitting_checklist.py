@@ -1,0 +1,84 @@
+"""The blend fit of `interviewer calibrate --model SPEC` on judgment records (no model needed: the records are what
+a judge would have written)."""
+
+import numpy as np
+import pytest
+
+from interviewer.grading.fitting_checklist import (
+    TOP_K_CHOICES,
+    choose_top_k,
+    compare_top_k,
+    cross_validated,
+    fit,
+    mis_max,
+    predict,
+)
+
+TIERS = {"excellent": 5.0, "concise": 4.0, "partial": 2.0, "subtle_wrong": 1.0, "wrong": 0.0}
+
+
+def _records(where: int, n_families: int = 8, seed: int = 0) -> list[dict]:
+    """Answers whose wrong ones assert a misconception the offline ranking puts at position `where` (0-based); the
+    other misconceptions carry noise. Key-point probability and offline score follow the gold loosely."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for f in range(n_families):
+        for tier, gold in TIERS.items():
+            p = list(rng.uniform(0.1, 0.4, size=10))
+            if tier in ("subtle_wrong", "wrong"):
+                p[where] = rng.uniform(0.8, 0.95)
+            out.append(
+                {
+                    "id": f"{f}-{tier}",
+                    "family": f"fam{f}",
+                    "tier": tier,
+                    "gold": gold,
+                    "offline": gold * 0.5 + 1.5 + rng.normal(0, 0.5),  # offline over-scores wrong answers
+                    "kp_mean": 0.4 + 0.08 * gold + rng.normal(0, 0.05),
+                    "pitfalls": {str(j): float(v) for j, v in enumerate(p)},
+                }
+            )
+    return out
+
+
+def test_mis_max_reads_the_likeliest_k_in_ranking_order():
+    r = {"pitfalls": {"7": 0.2, "1": 0.3, "4": 0.9, "0": 0.1}}
+    assert mis_max(r, 2) == 0.3 and mis_max(r, 3) == 0.9 and mis_max(r, None) == 0.9
+    assert mis_max({"pitfalls": {}}, 3) == 0.0
+
+
+def test_asking_too_few_misses_what_the_offline_ranking_put_low():
+    table = compare_top_k(_records(where=7))
+    assert set(table) == {str(k or "all") for k in TOP_K_CHOICES}
+    assert choose_top_k(table) is None
+    assert table["all"]["misconception_auc"] > 0.95 > table["3"]["misconception_auc"]
+    assert table["all"]["mae"] < table["3"]["mae"]
+
+
+@pytest.mark.parametrize("best", [3, 5, None])
+def test_the_choice_with_the_lowest_cross_validated_error_wins(best):
+    table = {str(k or "all"): {"mae": 0.5 if k == best else 0.9} for k in TOP_K_CHOICES}
+    assert choose_top_k(table) == best
+
+
+def test_a_fitted_blend_lowers_an_asserted_misconception_and_flags_it():
+    records = _records(1)
+    params = fit(records, 3)
+    assert params.coef[2] < 0 and params.top_k == 3 and 0.5 <= params.misconception_at <= 1.0
+    clean = records[3] | {"pitfalls": {"0": 0.1, "1": 0.1}}  # a subtle_wrong answer, as if nothing were asserted
+    assert predict([records[3]], params)[0] < predict([clean], params)[0]
+
+
+def test_cross_validation_never_sees_the_answers_own_family():
+    records = _records(1)
+    before, detected = cross_validated(records, 3)
+    moved = [r | {"gold": 5.0 - r["gold"]} if r["family"] == "fam0" else r for r in records]
+    after, _ = cross_validated(moved, 3)
+    fam0 = [i for i, r in enumerate(records) if r["family"] == "fam0"]
+    assert [before[i] for i in fam0] == [after[i] for i in fam0]
+    assert detected[fam0[3]] and not detected[fam0[0]]  # subtle_wrong flagged, excellent not
+
+
+def test_ruled_answers_score_zero_and_stay_out_of_the_fit():
+    records = _records(1) + [{"id": "x", "family": "fam0", "tier": "wrong", "gold": 0.0, "ruled": True}]
+    assert predict(records[-1:], fit(records, 3)) == [0.0]
