@@ -54,6 +54,13 @@ def main() -> None:
         default=SHARED / "dev.jsonl",
         help="the graded answers to measure on (default dev; train figures of a fit are its CV ones)",
     )
+    ap.add_argument(
+        "--compare-judges",
+        type=int,
+        default=0,
+        help="only speed: N dev answers spread over the set, each graded by the checklist judge and by the "
+        "structured call in turn (same run, same machine); p50 per answer, ratio, decoded tokens and calls",
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     if args.questions < 0 or args.external_limit < 0 or args.runs < 1:
@@ -75,6 +82,10 @@ def main() -> None:
     t_index = time.perf_counter() - t_start
 
     out: dict = {"model": args.model, "judge": args.judge, "index_s": round(t_index, 1)}
+    if args.compare_judges:
+        out["judges"] = compare_judges(settings, args.model, args.dataset, args.compare_judges)
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return
     if args.model == "offline":
         # The fit's own cross-validated train figures (interviewer calibrate wrote them beside its parameters).
         cv = svc.offline_grader.calibration.fitted.get("cv", {})
@@ -106,12 +117,23 @@ def main() -> None:
         "n": report["n"],
         "unscored": report["unscored"],
         "p50_ms": report["timing"]["p50_ms"],
+        "calls_mean": report["timing"]["calls_mean"],
+        "decoded_tokens_mean": report["timing"]["decoded_tokens_mean"],
         "wall_s_with_load": round(wall, 1),
     }
     inj = [i for i in items if i["tier"] == "injection" and i["score"] is not None and i["score"] > i["gold"] + 1]
     low = [i for i in items if i["tier"] in ("off_topic", "dont_know") and i["score"] is not None and i["score"] > 1]
     out["dev"]["injection_over_gold_plus_1"] = [(i["id"], i["score"], i["gold"]) for i in inj]
     out["dev"]["off_topic_or_dont_know_over_1"] = [(i["id"], i["tier"], i["score"]) for i in low]
+    by_q: dict[str, dict[str, float]] = {}
+    for i in items:
+        if i["score"] is not None:
+            by_q.setdefault(i["question_id"], {})[i["tier"]] = i["score"]
+    pairs = [v for v in by_q.values() if "subtle_wrong" in v and "partial" in v]
+    if pairs:  # train-shaped data: is a fluent misconception ranked below a thin correct answer?
+        out["dev"]["subtle_wrong_below_partial"] = round(
+            sum(v["subtle_wrong"] < v["partial"] for v in pairs) / len(pairs), 3
+        )
     if args.runs > 1:
         by_id: dict[str, list[float]] = {}
         for rep, _ in runs:
@@ -178,6 +200,37 @@ def main() -> None:
             for k, v in out[section].items():
                 print(f"  {k:32} {v}")
         print(f"model {out['model']} · cold index {out['index_s']} s")
+
+
+def compare_judges(settings, model: str, dataset: Path, n: int) -> dict:
+    """Each of `n` answers (tiers a model judges: not off-topic, don't-know or injection) graded by both judges in
+    turn, so that both meet the same machine state; the checklist first (a warm prefix cache favours neither: the
+    two prompts share no opening)."""
+    from interviewer.grading.evaluate import EvalItem
+    from interviewer.service import Service
+
+    rows = [json.loads(line) for line in dataset.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [r for r in rows if r.get("tier") not in ("off_topic", "dont_know", "injection")]
+    rows = rows[:: max(1, len(rows) // n)][:n]
+    services = {j: Service(settings.model_copy(update={"judge": j})) for j in ("checklist", "structured")}
+    seen: dict[str, list] = {j: [] for j in services}
+    for row in rows:
+        item = EvalItem.model_validate(row)
+        for judge, svc in services.items():
+            r = svc.grader(model).grade(svc.bank.find(item.question), item.answer)
+            seen[judge].append((r.latency_ms, r.model_calls, r.decoded_tokens, r.score))
+    out = {
+        judge: {
+            "p50_ms": statistics.median(x[0] for x in got),
+            "calls_mean": statistics.mean(x[1] for x in got),
+            "decoded_tokens_mean": statistics.mean(x[2] for x in got),
+            "unscored": sum(x[3] is None for x in got),
+        }
+        for judge, got in seen.items()
+    }
+    out["n"] = len(rows)
+    out["p50_ratio_checklist_over_structured"] = round(out["checklist"]["p50_ms"] / out["structured"]["p50_ms"], 3)
+    return out
 
 
 def _save(path: Path | None, saved: dict) -> None:

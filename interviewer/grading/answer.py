@@ -66,6 +66,12 @@ class PreparedAnswer:
     def empty(self) -> bool:
         return not self.sentences
 
+    @property
+    def judgeable(self) -> bool:
+        """Something a model could read: a sentence with a letter or digit in it (punctuation and emoji alone
+        state nothing; SmolLM2 once called such an answer all covered)."""
+        return not self.empty and any(ch.isalnum() for ch in self.text)
+
 
 def clean(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)

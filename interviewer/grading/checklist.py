@@ -273,7 +273,7 @@ class ChecklistJudge:
         start = time.perf_counter()
         prepared = prepare(answer)
         tally = _Tally()
-        if prepared.empty or not any(ch.isalnum() for ch in prepared.text):
+        if not prepared.judgeable:
             # Nothing a model could read (no sentence, or punctuation and emoji only): it states and asserts nothing.
             n, m = len(question.key_points), len(question.pitfalls)
             return ChecklistResult(

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from ..bank import Question
 from ..errors import ConfigError, InterviewerError
+from .answer import prepare
 from .calibration import PARAMS_PATH
 from .checklist import ChecklistJudge, ChecklistResult
 from .feedback import build_feedback
@@ -63,10 +64,14 @@ class CombinedParams(BaseModel):
         return round(float(np.clip(value, 0.0, 5.0)), 2)
 
 
+def ranked(scores: np.ndarray, k: int) -> list[int]:
+    """The indices of the `k` highest misconception scores, highest first (ties in bank order)."""
+    return [int(j) for j in np.argsort(-scores, kind="stable")[:k]]
+
+
 def likely_misconceptions(offline: OfflineGrader, q: Question, ev: Evidence, k: int = TOP_MISCONCEPTIONS) -> list[int]:
     """The `k` misconceptions of `q` the offline evidence finds likeliest in the answer, likeliest first."""
-    scores, _ = offline.calibration.misconception_scores(ev)
-    return [int(j) for j in np.argsort(-scores, kind="stable")[:k]]
+    return ranked(offline.calibration.misconception_scores(ev)[0], k)
 
 
 def checklist_features(q: Question, res: ChecklistResult) -> tuple[float, float]:
@@ -94,9 +99,10 @@ class CombinedGrader:
             progress("답변 분석 중")
         offline, ev = self.offline.assess(question, answer)
         offline.grader, offline.offline_score = self.name, offline.score
-        if ev is None or not any(ch.isalnum() for ch in answer) or ev.off_topic or ev.dont_know or ev.restated:
+        if ev is None or not prepare(answer).judgeable or ev.off_topic or ev.dont_know or ev.restated:
             return offline  # nothing for a model to judge, or a rule that holds whatever a model says
-        picked = likely_misconceptions(self.offline, question, ev, self.params.top_k or len(question.pitfalls))
+        scores, where = self.offline.calibration.misconception_scores(ev)
+        picked = ranked(scores, self.params.top_k or len(question.pitfalls))
         asked = question.model_copy(update={"pitfalls": [question.pitfalls[j] for j in picked]})
         try:
             res = self.judge.judge(asked, answer, progress)
@@ -109,10 +115,13 @@ class CombinedGrader:
                 offline_score=offline.score,
                 passages=offline.passages,
             )
-        return self._result(question, offline, ev, picked, res, start)
+        # Per asked misconception, the answer's sentence the offline evidence finds closest to it: what is quoted
+        # when the model judges it asserted.
+        quotes = {j: ev.sentences[int(where[j])] if ev.sentences else "" for j in picked}
+        return self._result(question, offline, quotes, res, start)
 
     def _result(
-        self, q: Question, offline: GradeResult, ev: Evidence, picked: list[int], res: ChecklistResult, start: float
+        self, q: Question, offline: GradeResult, quotes: dict[int, str], res: ChecklistResult, start: float
     ) -> GradeResult:
         kp_mean, mis_max = checklist_features(q, res)
         score = self.params.score(offline.score, kp_mean, mis_max)
@@ -120,7 +129,7 @@ class CombinedGrader:
         if "injection_suspected" in flags and score > offline.score:
             # A manipulation we could not fully strip must not buy points over the grade that cannot be talked to.
             score, flags = offline.score, flags + ["capped_after_manipulation"]
-        judgments, wrong = self._judgments(q, offline, ev, picked, res)
+        judgments, wrong = self._judgments(q, offline, quotes, res)
         result = offline.model_copy(
             update={
                 "score": score,
@@ -137,12 +146,11 @@ class CombinedGrader:
         return result
 
     def _judgments(
-        self, q: Question, offline: GradeResult, ev: Evidence, picked: list[int], res: ChecklistResult
+        self, q: Question, offline: GradeResult, quotes: dict[int, str], res: ChecklistResult
     ) -> tuple[list[KeyPointJudgment], list[WrongClaim]]:
         """A key point is covered where the model judges it stated and the answer has a sentence to quote; a
-        misconception the model judges asserted marks the point it contradicts, quoting the sentence the offline
-        evidence finds closest to it."""
-        _, where = self.offline.calibration.misconception_scores(ev)
+        misconception the model judges asserted marks the point it contradicts, quoting `quotes[j]`, the sentence
+        the offline evidence finds closest to misconception j (the asked ones, in the order asked)."""
         judgments = []
         for jd, p in zip(offline.key_points, res.key_points):
             status = (
@@ -161,13 +169,11 @@ class CombinedGrader:
                     }
                 )
             )
-        sentences = ev.sentences
         wrong = []
-        for j, p in zip(picked, res.pitfalls):
+        for (j, quote), p in zip(quotes.items(), res.pitfalls):
             if p < self.params.misconception_at:
                 continue
             pit = q.pitfalls[j]
-            quote = sentences[int(where[j])] if sentences else ""
             target = judgments[pit.key_point] if pit.key_point is not None else None
             if target is not None and target.status is not Status.covered:
                 judgments[pit.key_point] = target.model_copy(

@@ -238,11 +238,9 @@ class LLMGrader:
         offline = self.offline.grade(question, answer, progress=progress)
         prepared = prepare(answer)
         flags = [f for f in offline.flags if f in ("truncated", "injection_suspected", "non_korean", "empty_answer")]
-        if offline.unscored_reason or prepared.empty or not any(ch.isalnum() for ch in prepared.text):
+        if offline.unscored_reason or not prepared.judgeable:
             offline.grader, offline.offline_score = self.name, offline.score
-            # Nothing for a model to judge: no reference, no answer, or no word in it (emoji and punctuation only,
-            # which SmolLM2 called all covered: 5.0).
-            return offline
+            return offline  # nothing for a model to judge: no reference, or no word in the answer
         if progress:
             progress("모델 채점 중")
         msgs = self._first_messages(question, answer, prepared, offline, follow_up)
