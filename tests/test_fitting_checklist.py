@@ -1,12 +1,16 @@
 """The blend fit of `interviewer calibrate --model SPEC` on judgment records (no model needed: the records are what
 a judge would have written)."""
 
+import json
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from interviewer.grading.fitting_checklist import (
     TOP_K_CHOICES,
     choose_top_k,
+    collect,
     compare_top_k,
     cross_validated,
     fit,
@@ -82,3 +86,15 @@ def test_cross_validation_never_sees_the_answers_own_family():
 def test_ruled_answers_score_zero_and_stay_out_of_the_fit():
     records = _records(1) + [{"id": "x", "family": "fam0", "tier": "wrong", "gold": 0.0, "ruled": True}]
     assert predict(records[-1:], fit(records, 3)) == [0.0]
+
+
+def test_a_cache_judged_again_keeps_one_line_per_answer_the_latest(tmp_path):
+    """A re-judged answer is appended (a cut-off run keeps it); once the run ends, its old line is gone."""
+    item = SimpleNamespace(id="q-1", question=SimpleNamespace(pitfalls=["a", "b"]))
+    old = {"id": "q-1", "ruled": False, "pitfalls": {"0": 0.9}}  # made when fewer misconceptions were asked
+    new = {"id": "q-1", "ruled": False, "pitfalls": {"0": 0.2, "1": 0.7}}
+    cache = tmp_path / "records.jsonl"
+    cache.write_text(json.dumps(old) + "\n" + json.dumps(new) + "\n", encoding="utf-8")
+    records = collect([item], [2.5], grader=None, judge=None, cache=cache)  # complete: neither is called
+    assert records == [new | {"offline": 2.5}]
+    assert [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()] == [new]

@@ -45,6 +45,8 @@ def collect(
             records.append(done[it.id] | {"offline": off})
             if progress:
                 progress(n, len(items))
+    # Appending keeps every judgment if a run is cut off; a record judged again replaces its old line here.
+    cache.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values()), encoding="utf-8")
     return records
 
 
