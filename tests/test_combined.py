@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from interviewer.grading.combined import CombinedGrader, CombinedParams, params_path
+from interviewer.grading.combined import CombinedGrader, CombinedParams, params_path, question_digest
 from interviewer.grading.schema import Status
 from interviewer.providers import grading_mode
 
@@ -44,15 +44,18 @@ def test_grade_combines_probabilities_with_offline_evidence_and_repeats(full_ser
     assert first.offline_score is not None
     assert [j.probability is not None for j in first.key_points] == [True] * len(q.key_points)
     asked = CombinedParams.load(smollm2).top_k or len(q.pitfalls)
-    assert len(said) == 1 + len(q.key_points) + asked  # offline step, then one per judgment
-    assert said[1] == f"핵심 포인트 1/{len(q.key_points)} 확인 중"
+    # The offline step, the anchor (the committed ones are another model's: judged once), then one per judgment.
+    assert said[:3] == ["답변 분석 중", "참고 답안 기준 확인 중", f"핵심 포인트 1/{len(q.key_points)} 확인 중"]
+    assert len(said) == 2 + len(q.key_points) + asked
     # Feedback quotes only the candidate's own sentences and never praises a contradicted point.
     for line in first.feedback.good:
         assert line.split(" — “", 1)[1].rstrip("”") in ANSWER
     contradicted = {j.point for j in first.key_points if j.status is Status.contradicted}
     assert not any(line.split(" — ")[0] in contradicted for line in first.feedback.good)
     full_service.grader(smollm2).grade(q, "앙상블 효과가 있습니다.")
-    again = full_service.grader(smollm2).grade(q, ANSWER)
+    said.clear()
+    again = full_service.grader(smollm2).grade(q, ANSWER, progress=said.append)
+    assert "참고 답안 기준 확인 중" not in said
     assert again.score == first.score
     assert [j.probability for j in again.key_points] == [j.probability for j in first.key_points]
 
@@ -63,7 +66,9 @@ def test_rules_hold_without_asking_the_model(full_service, smollm2):
     assert r.dont_know and r.score == 0.0 and all(j.probability is None for j in r.key_points)
 
 
-def test_the_committed_blend_comes_from_the_fitting_command():
+def test_the_committed_blend_comes_from_the_fitting_command(bank):
     params = CombinedParams.load("local")
     assert params_path("local").exists() and params.fitted["command"] == "interviewer calibrate --model local"
-    assert params.fitted["n"] >= 30 and 0.5 <= params.misconception_at <= 1.0
+    assert params.fitted["n"] >= 30 and 0.0 <= params.misconception_at <= 1.0
+    # Every question the fit saw has its anchor, for the bank as it is now.
+    assert params.anchors and all(a.digest == question_digest(bank.get(qid)) for qid, a in params.anchors.items())

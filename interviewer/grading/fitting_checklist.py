@@ -3,7 +3,9 @@
 The judge's probabilities are collected once per train answer (cached in a JSONL: a slow model's hour is not spent
 twice), the offline score of each answer is its cross-validated one (fitted without the answer's family, so the
 blend does not learn to trust an offline score that saw the answer), and the blend is cross-validated by family.
-The cache is keyed by answer id: after the bank's key points or misconceptions change, start a new one."""
+The cache is keyed by answer id: after the bank's key points or misconceptions change, start a new one. It also holds
+each question's anchor (the judgments of its reference answer, id `anchor:QUESTION`), kept while the question's
+digest holds."""
 
 import json
 from collections.abc import Callable
@@ -13,7 +15,17 @@ import numpy as np
 
 from . import metrics
 from .checklist import ChecklistJudge
-from .combined import CombinedParams, checklist_features, likely_misconceptions, params_path
+from .combined import (
+    Anchor,
+    CombinedParams,
+    blend_features,
+    judge_anchor,
+    kp_mean,
+    likely_misconceptions,
+    max_excess,
+    params_path,
+    question_digest,
+)
 from .fitting import MIS_FALSE_ALARMS, MIS_NEGATIVE, MIS_POSITIVE, Item, cross_validate, report
 from .offline import OfflineGrader
 
@@ -32,9 +44,7 @@ def collect(
 ) -> list[dict]:
     """One record per item: its cross-validated offline score and the judge's probabilities (from the cache when
     the same answer was judged before)."""
-    done = {}
-    if cache.exists():
-        done = {r["id"]: r for r in map(json.loads, cache.read_text(encoding="utf-8").splitlines()) if r}
+    done = _read(cache)
     records = []
     with cache.open("a", encoding="utf-8") as out:
         for n, (it, off) in enumerate(zip(items, offline_cv), 1):
@@ -45,9 +55,34 @@ def collect(
             records.append(done[it.id] | {"offline": off})
             if progress:
                 progress(n, len(items))
+    _rewrite(cache, done)
+    return records
+
+
+def collect_anchors(questions: list, judge: ChecklistJudge | None, cache: Path) -> dict[str, Anchor]:
+    """Each question's anchor, judged unless the cache holds one for the question as it is now."""
+    done, anchors = _read(cache), {}
+    with cache.open("a", encoding="utf-8") as out:
+        for q in questions:
+            key, digest = f"anchor:{q.id}", question_digest(q)
+            if done.get(key, {}).get("digest") != digest:
+                done[key] = {"id": key} | judge_anchor(judge, q).model_dump()
+                out.write(json.dumps(done[key], ensure_ascii=False) + "\n")
+                out.flush()
+            anchors[q.id] = Anchor.model_validate(done[key])
+    _rewrite(cache, done)
+    return anchors
+
+
+def _read(cache: Path) -> dict[str, dict]:
+    if not cache.exists():
+        return {}
+    return {r["id"]: r for r in map(json.loads, cache.read_text(encoding="utf-8").splitlines()) if r}
+
+
+def _rewrite(cache: Path, done: dict[str, dict]) -> None:
     # Appending keeps every judgment if a run is cut off; a record judged again replaces its old line here.
     cache.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in done.values()), encoding="utf-8")
-    return records
 
 
 def _complete(record: dict | None, it: Item) -> bool:
@@ -66,7 +101,7 @@ def _judge(it: Item, grader: OfflineGrader, judge: ChecklistJudge) -> dict:
     res = judge.judge(it.question, it.answer)
     return base | {
         "ruled": False,
-        "kp_mean": checklist_features(it.question, res)[0],
+        "kp_mean": kp_mean(res),
         "key_points": res.key_points,
         "pitfalls": {str(j): res.pitfalls[j] for j in ranked},  # in the offline ranking's order
         "latency_ms": res.latency_ms,
@@ -81,62 +116,96 @@ def mis_max(record: dict, k: int | None) -> float:
     return max(list(record["pitfalls"].values())[:k], default=0.0)
 
 
-def _columns(records: list[dict], top_k: int | None) -> np.ndarray:
-    return np.array([[r["offline"], r["kp_mean"], mis_max(r, top_k)] for r in records])
+def asked(record: dict, k: int | None) -> dict[int, float]:
+    """Bank index -> P(asserts) of the `k` misconceptions the offline evidence ranks likeliest."""
+    return {int(j): p for j, p in list(record["pitfalls"].items())[:k]}
 
 
-def fit(records: list[dict], top_k: int | None) -> CombinedParams:
+def anchor_of(record: dict, anchors: dict[str, Anchor]) -> list[float]:
+    """The anchor's P(asserts) for the record's question (none asserted when no anchor was judged)."""
+    found = anchors.get(record.get("question_id", ""))
+    return found.pitfalls if found else [0.0] * (1 + max(map(int, record["pitfalls"]), default=0))
+
+
+def excess(record: dict, k: int | None, anchors: dict[str, Anchor]) -> float:
+    return max_excess(asked(record, k), anchor_of(record, anchors))
+
+
+def _columns(records: list[dict], top_k: int | None, anchors: dict[str, Anchor]) -> np.ndarray:
+    return np.array(
+        [blend_features(r["offline"], r["kp_mean"], asked(r, top_k), anchor_of(r, anchors)) for r in records]
+    )
+
+
+def fit(records: list[dict], top_k: int | None, anchors: dict[str, Anchor]) -> CombinedParams:
+    """Ridge on standardised features; the misconception threshold lets MIS_FALSE_ALARMS of the correct answers
+    through."""
     rows = [r for r in records if not r.get("ruled")]
-    x, y = _columns(rows, top_k), np.array([r["gold"] for r in rows])
+    x, y = _columns(rows, top_k, anchors), np.array([r["gold"] for r in rows])
     mean, std = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
     z = (x - mean) / std
-    beta = np.linalg.solve(z.T @ z + RIDGE * np.eye(3), z.T @ (y - y.mean()))
+    beta = np.linalg.solve(z.T @ z + RIDGE * np.eye(x.shape[1]), z.T @ (y - y.mean()))
     coef = beta / std
-    negatives = np.sort([mis_max(r, top_k) for r in rows if r["tier"] in MIS_NEGATIVE])
+    negatives = np.sort([excess(r, top_k, anchors) for r in rows if r["tier"] in MIS_NEGATIVE])
     threshold = float(np.quantile(negatives, 1.0 - MIS_FALSE_ALARMS)) + 1e-6 if len(negatives) else 0.5
     return CombinedParams(
         coef=coef.tolist(),
         intercept=float(y.mean() - coef @ mean),
-        misconception_at=max(0.5, threshold),
+        misconception_at=max(0.0, threshold),  # at least more than the reference answer gets
         top_k=top_k,
+        anchors={qid: a for qid, a in anchors.items() if qid in {r.get("question_id") for r in records}},
     )
 
 
 def predict(records: list[dict], params: CombinedParams) -> list[float]:
+    anchors = params.anchors
     return [
-        0.0 if r.get("ruled") else params.score(r["offline"], r["kp_mean"], mis_max(r, params.top_k)) for r in records
+        0.0
+        if r.get("ruled")
+        else params.score(blend_features(r["offline"], r["kp_mean"], asked(r, params.top_k), anchor_of(r, anchors)))
+        for r in records
     ]
 
 
-def cross_validated(records: list[dict], top_k: int | None) -> tuple[list[float], list[bool]]:
-    """Scores and "misconception stated" decisions, each made by a fit without the answer's question family."""
+def cross_validated(
+    records: list[dict], top_k: int | None, anchors: dict[str, Anchor]
+) -> tuple[list[float], list[bool]]:
+    """Scores and "misconception stated" decisions, each made by a fit without the answer's question family (an
+    anchor is the question's own, judged without any graded answer)."""
     preds, detected = [0.0] * len(records), [False] * len(records)
     for family in sorted({r["family"] for r in records}):
-        params = fit([r for r in records if r["family"] != family], top_k)
+        params = fit([r for r in records if r["family"] != family], top_k, anchors)
+        params = params.model_copy(update={"anchors": anchors})
         for i, r in enumerate(records):
             if r["family"] == family:
                 preds[i] = predict([r], params)[0]
-                detected[i] = not r.get("ruled") and mis_max(r, top_k) >= params.misconception_at
+                detected[i] = not r.get("ruled") and excess(r, top_k, anchors) >= params.misconception_at
     return preds, detected
 
 
-def compare_top_k(records: list[dict]) -> dict[str, dict]:
-    """Per choice of how many misconceptions to ask: the blend's cross-validated MAE and Spearman, and how well
-    max P(asserts) separates wrong answers (subtle_wrong, wrong) from correct ones (excellent, concise): AUC."""
+def compare_top_k(records: list[dict], anchors: dict[str, Anchor]) -> dict[str, dict]:
+    """Per choice of how many misconceptions to ask: the blend's cross-validated MAE and Spearman, and how well the
+    largest excess over the anchor (and, for comparison, the largest bare P(asserts)) separates wrong answers
+    (subtle_wrong, wrong) from correct ones (excellent, concise): AUC."""
     gold = [r["gold"] for r in records]
+    judged = [r for r in records if not r.get("ruled")]
     table = {}
     for k in TOP_K_CHOICES:
-        preds, _ = cross_validated(records, k)
-        judged = [r for r in records if not r.get("ruled")]
+        preds, _ = cross_validated(records, k, anchors)
         table[str(k or "all")] = {
             "mae": metrics.mae(preds, gold),
             "spearman": metrics.spearman(preds, gold),
-            "misconception_auc": metrics.auc(
-                [mis_max(r, k) for r in judged if r["tier"] in MIS_POSITIVE],
-                [mis_max(r, k) for r in judged if r["tier"] in MIS_NEGATIVE],
-            ),
+            "misconception_auc": _mis_auc(judged, [excess(r, k, anchors) for r in judged]),
+            "misconception_auc_unanchored": _mis_auc(judged, [mis_max(r, k) for r in judged]),
         }
     return table
+
+
+def _mis_auc(records: list[dict], values: list[float]) -> float | None:
+    return metrics.auc(
+        [v for v, r in zip(values, records) if r["tier"] in MIS_POSITIVE],
+        [v for v, r in zip(values, records) if r["tier"] in MIS_NEGATIVE],
+    )
 
 
 def choose_top_k(table: dict[str, dict]) -> int | None:
@@ -163,16 +232,18 @@ def calibrate_checklist(
     picked = [(it, off) for it, off in zip(items, offline_cv) if it.family in families]
     items, offline_cv = [it for it, _ in picked], [off for _, off in picked]
     records = collect(items, offline_cv, grader, judge, cache, progress)
+    anchors = collect_anchors(list({it.question.id: it.question for it in items}.values()), judge, cache)
     by_id = {it.id: it for it in items}
     subset = [by_id[r["id"]] for r in records]
-    table = compare_top_k(records)
+    table = compare_top_k(records, anchors)
     top_k = choose_top_k(table)
-    params = fit(records, top_k)
-    cv, detected = cross_validated(records, top_k)
+    params = fit(records, top_k, anchors)
+    cv, detected = cross_validated(records, top_k, anchors)
     fitted = {
         "model": spec,
         "command": f"interviewer calibrate --model {spec}",
         "n": len(records),
+        "anchors": len(params.anchors),
         "top_k": top_k,
         "top_k_cv": table,
         "cv": report(subset, cv, detected),
